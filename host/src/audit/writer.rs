@@ -1,0 +1,448 @@
+//! The writer: one thread per log that seals, writes and syncs records in batches.
+//!
+//! Callers send records through a bounded channel. The thread takes the first one, drains
+//! whatever else is queued, seals them in order, writes the batch with one `write` per
+//! segment it touches, syncs once, rewrites HEAD, and only then answers every caller of the
+//! batch. A failed write or sync fails the whole batch and stops the writer: it never chains
+//! over records that may be half on disk.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde_json::{Map, Value};
+
+use super::error::{AuditError, Problem, io_err};
+use super::head::{Head, HeadFile, head};
+use super::layout::{self, HEAD_FILE, segment_file_name, sync_dir};
+use super::record::{reserved_field, seal};
+use super::resume::{ChainEnd, chain_end};
+
+/// How a log is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// A segment is closed, and the next record starts a new one, when that record would take
+    /// the segment past this many bytes. A record larger than this gets a segment of its own.
+    /// Default: 64 MiB.
+    pub max_segment_bytes: u64,
+    /// Sync each batch (and HEAD, and the directory when a file is created) before answering.
+    /// Default: `true`. With `false` an answered record may still be lost, or HEAD may get
+    /// ahead of the log, if the machine crashes: for throughput experiments only, never for a
+    /// log that must survive a crash.
+    pub fsync: bool,
+    /// How many submitted records may wait for the writer; `submit` blocks when it is full.
+    /// It also bounds one batch. Default: 4096.
+    pub queue_capacity: usize,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions {
+            max_segment_bytes: 64 * 1024 * 1024,
+            fsync: true,
+            queue_capacity: 4096,
+        }
+    }
+}
+
+/// What the log answers for a record once it is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The record's sequence number.
+    pub seq: u64,
+    /// The record's hash, 64 lowercase hex digits.
+    pub hash: String,
+}
+
+type Reply = Result<Receipt, AuditError>;
+
+struct Request {
+    fields: Map<String, Value>,
+    reply: SyncSender<Reply>,
+}
+
+/// State shared between the handle, the pending answers and the writer thread.
+#[derive(Debug)]
+struct Shared {
+    dir: PathBuf,
+    /// Why the writer stopped, once it has.
+    failure: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn stopped(&self) -> Option<AuditError> {
+        let failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        failure
+            .as_ref()
+            .map(|reason| self.stopped_error(reason.clone()))
+    }
+
+    fn stop(&self, reason: String) {
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        failure.get_or_insert(reason);
+    }
+
+    fn stopped_error(&self, reason: String) -> AuditError {
+        AuditError::Stopped {
+            dir: self.dir.clone(),
+            reason,
+        }
+    }
+}
+
+/// An open audit log: the only writer of its directory while it exists.
+///
+/// Share it between threads by reference (or in an `Arc`); every method takes `&self`.
+/// Dropping it lets the writer finish what was submitted, then releases the lock.
+#[derive(Debug)]
+pub struct AuditLog {
+    shared: Arc<Shared>,
+    tx: Option<SyncSender<Request>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl AuditLog {
+    /// Opens the log in `dir` for appending, creating the directory and an empty log if
+    /// there is none, and starts its writer thread.
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::Locked`] if another writer has the log open; [`AuditError::Torn`] if the
+    /// last line was cut off (see [`recover`](fn@super::recover)); [`AuditError::Truncated`] if
+    /// HEAD names a record the log does not have; [`AuditError::Broken`] if the last record's
+    /// hash is wrong or differs from HEAD's; [`AuditError::HeadMissing`] if the log has
+    /// segments but no HEAD; [`AuditError::Io`] if a file cannot be created or read.
+    pub fn open(dir: impl AsRef<Path>, options: AuditOptions) -> Result<AuditLog, AuditError> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+            if let Some(parent) = dir
+                .parent()
+                .filter(|p| options.fsync && !p.as_os_str().is_empty())
+            {
+                sync_dir(parent)?;
+            }
+        }
+        let lock = layout::lock(&dir)?;
+        let segments = layout::list_segments(&dir)?;
+        let end = chain_end(&segments)?;
+        let head_file = match head(&dir) {
+            Ok(head) => {
+                check_head(&dir, &head, &end)?;
+                HeadFile::open(&dir)?
+            }
+            Err(AuditError::HeadMissing { .. }) if segments.is_empty() => {
+                HeadFile::create(&dir, options.fsync)?
+            }
+            Err(e) => return Err(e),
+        };
+        let segment = match &end.segment {
+            Some((segment, len)) => Some(OpenSegment {
+                file: OpenOptions::new()
+                    .append(true)
+                    .open(&segment.path)
+                    .map_err(io_err(&segment.path, "open segment"))?,
+                path: segment.path.clone(),
+                len: *len,
+            }),
+            None => None,
+        };
+        tracing::debug!(dir = %dir.display(), last_seq = end.last_seq, "audit log opened");
+
+        let shared = Arc::new(Shared {
+            dir: dir.clone(),
+            failure: Mutex::new(None),
+        });
+        let (tx, rx) = mpsc::sync_channel(options.queue_capacity);
+        let writer = Writer {
+            dir: dir.clone(),
+            _lock: lock,
+            head: head_file,
+            segment,
+            next_seq: end.last_seq + 1,
+            prev: end.last_hash,
+            options,
+        };
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("lampart-audit".to_owned())
+            .spawn(move || writer.run(&rx, &thread_shared))
+            .map_err(io_err(&dir, "start writer thread"))?;
+        Ok(AuditLog {
+            shared,
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The log's directory.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// Appends `record` and waits until it is durable; returns its sequence number and hash.
+    ///
+    /// `record` must not set `seq`, `prev` or `hash`.
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::ReservedField`] for a record that sets one of them;
+    /// [`AuditError::Io`] if its batch could not be written or synced (or, after the batch
+    /// was synced, HEAD could not be updated: then the record is in the log, which reopening
+    /// shows); [`AuditError::Stopped`] once an earlier batch failed.
+    pub fn append(&self, record: Map<String, Value>) -> Result<Receipt, AuditError> {
+        self.submit(record).wait()
+    }
+
+    /// Queues `record` for the writer and returns at once (unless the queue is full), so a
+    /// caller can keep many records in flight; [`Pending::wait`] gives the answer.
+    ///
+    /// Records submitted from one thread get increasing sequence numbers in submission order.
+    pub fn submit(&self, record: Map<String, Value>) -> Pending {
+        if let Some(field) = reserved_field(&record) {
+            return Pending::done(Err(AuditError::ReservedField {
+                dir: self.shared.dir.clone(),
+                field,
+            }));
+        }
+        if let Some(err) = self.shared.stopped() {
+            return Pending::done(Err(err));
+        }
+        let (reply, rx) = mpsc::sync_channel(1);
+        let sent = self.tx.as_ref().map(|tx| {
+            tx.send(Request {
+                fields: record,
+                reply,
+            })
+        });
+        match sent {
+            Some(Ok(())) => Pending(PendingState::Waiting {
+                rx,
+                shared: Arc::clone(&self.shared),
+            }),
+            _ => Pending::done(Err(self
+                .shared
+                .stopped_error("the writer thread has ended".into()))),
+        }
+    }
+
+    /// Waits for everything submitted to be written, stops the writer and releases the lock.
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::Stopped`] if the writer had stopped after a failure (or panicked).
+    pub fn close(mut self) -> Result<(), AuditError> {
+        self.shutdown();
+        match self.shared.stopped() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            self.shared.stop("the writer thread panicked".to_owned());
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Refuses to continue a log whose HEAD is ahead of it or disagrees with its last record.
+fn check_head(dir: &Path, head: &Head, end: &ChainEnd) -> Result<(), AuditError> {
+    if head.seq > end.last_seq {
+        return Err(AuditError::Truncated {
+            dir: dir.to_path_buf(),
+            seq: end.last_seq + 1,
+            claimed: head.seq,
+            by: "HEAD",
+        });
+    }
+    if head.seq == end.last_seq && head.hash != end.last_hash {
+        return Err(AuditError::Broken {
+            file: end.last_file.clone().unwrap_or_else(|| dir.join(HEAD_FILE)),
+            seq: head.seq,
+            problem: Problem::HeadMismatch,
+        });
+    }
+    if head.seq < end.last_seq {
+        tracing::info!(
+            dir = %dir.display(),
+            head = head.seq,
+            last = end.last_seq,
+            "audit HEAD is behind the log (crash before HEAD was updated); continuing"
+        );
+    }
+    Ok(())
+}
+
+/// The answer to a submitted record, to be waited for.
+#[derive(Debug)]
+#[must_use = "a record is known to be durable only once `wait` returns Ok"]
+pub struct Pending(PendingState);
+
+#[derive(Debug)]
+enum PendingState {
+    Done(Reply),
+    Waiting {
+        rx: Receiver<Reply>,
+        shared: Arc<Shared>,
+    },
+}
+
+impl Pending {
+    fn done(reply: Reply) -> Pending {
+        Pending(PendingState::Done(reply))
+    }
+
+    /// Blocks until the record's batch is written and synced (or failed).
+    ///
+    /// # Errors
+    ///
+    /// As for [`AuditLog::append`].
+    pub fn wait(self) -> Result<Receipt, AuditError> {
+        match self.0 {
+            PendingState::Done(reply) => reply,
+            PendingState::Waiting { rx, shared } => rx.recv().unwrap_or_else(|_| {
+                Err(shared.stopped().unwrap_or_else(|| {
+                    shared.stopped_error("the writer thread ended without answering".into())
+                }))
+            }),
+        }
+    }
+}
+
+/// The segment being appended to.
+struct OpenSegment {
+    file: File,
+    path: PathBuf,
+    len: u64,
+}
+
+/// The writer thread's state.
+struct Writer {
+    dir: PathBuf,
+    /// Held for the thread's lifetime: closing it releases the directory.
+    _lock: File,
+    head: HeadFile,
+    segment: Option<OpenSegment>,
+    next_seq: u64,
+    prev: String,
+    options: AuditOptions,
+}
+
+impl Writer {
+    fn run(mut self, rx: &Receiver<Request>, shared: &Shared) {
+        let max_batch = self.options.queue_capacity.max(1);
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter().take(max_batch));
+            if let Some(err) = shared.stopped() {
+                for request in batch {
+                    let _ = request.reply.send(Err(err.clone()));
+                }
+                continue;
+            }
+            let (fields, replies): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|r| (r.fields, r.reply)).unzip();
+            match self.commit(fields) {
+                Ok(receipts) => {
+                    for (reply, receipt) in replies.into_iter().zip(receipts) {
+                        let _ = reply.send(Ok(receipt));
+                    }
+                }
+                Err(err) => {
+                    let dir = self.dir.display();
+                    tracing::error!(dir = %dir, error = %err, "audit writer stopped");
+                    shared.stop(err.to_string());
+                    for reply in replies {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Seals, writes and syncs one batch, then updates HEAD.
+    fn commit(&mut self, batch: Vec<Map<String, Value>>) -> Result<Vec<Receipt>, AuditError> {
+        let mut receipts = Vec::with_capacity(batch.len());
+        let mut pending = Vec::new();
+        for fields in batch {
+            let sealed = seal(fields, self.next_seq, &self.prev);
+            let line_len = sealed.line.len() as u64;
+            if let Some(segment) = &self.segment {
+                let len = segment.len + pending.len() as u64;
+                if len > 0 && len + line_len > self.options.max_segment_bytes {
+                    self.flush(&mut pending)?;
+                    self.segment = None;
+                }
+            }
+            if self.segment.is_none() {
+                self.segment = Some(self.create_segment(self.next_seq)?);
+            }
+            pending.extend_from_slice(&sealed.line);
+            receipts.push(Receipt {
+                seq: self.next_seq,
+                hash: sealed.hash.clone(),
+            });
+            self.prev = sealed.hash;
+            self.next_seq += 1;
+        }
+        self.flush(&mut pending)?;
+        if let Some(last) = receipts.last() {
+            let head = Head {
+                seq: last.seq,
+                hash: last.hash.clone(),
+            };
+            self.head.write(&head, self.options.fsync)?;
+        }
+        Ok(receipts)
+    }
+
+    /// Writes `pending` to the current segment with one write, syncs it, and clears it.
+    fn flush(&mut self, pending: &mut Vec<u8>) -> Result<(), AuditError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let Some(segment) = self.segment.as_mut() else {
+            unreachable!("a segment is opened before anything is queued for it");
+        };
+        segment
+            .file
+            .write_all(pending)
+            .map_err(io_err(&segment.path, "write segment"))?;
+        if self.options.fsync {
+            segment
+                .file
+                .sync_data()
+                .map_err(io_err(&segment.path, "sync segment"))?;
+        }
+        segment.len += pending.len() as u64;
+        pending.clear();
+        Ok(())
+    }
+
+    fn create_segment(&self, first: u64) -> Result<OpenSegment, AuditError> {
+        let path = self.dir.join(segment_file_name(first));
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_err(&path, "create segment"))?;
+        if self.options.fsync {
+            sync_dir(&self.dir)?;
+        }
+        tracing::debug!(path = %path.display(), "audit segment started");
+        Ok(OpenSegment { file, path, len: 0 })
+    }
+}

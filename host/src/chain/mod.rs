@@ -1,0 +1,490 @@
+//! The chain: ordered steps built from a [`ChainConfig`], run for every decision.
+//!
+//! Inspectors run first, in config order; enforcing inspectors' findings and labels are then
+//! handed to the policies, which run in config order. Every step that applies runs (so the
+//! record is complete), each in a fresh sandbox; then [`combine`] turns the steps into one
+//! verdict. Nothing here knows how a plugin runs (that is the [`engine`](crate::engine)) or
+//! where decisions are kept (that is the [`audit`](crate::audit) log).
+
+pub mod combine;
+pub mod decision;
+pub mod redact;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde_json::{Value, json};
+
+use crate::config::{self, ChainConfig, DefaultVerdict, Mode, Threshold};
+use crate::engine::{self, Call, Engine, EngineError, Kind, Limits, Plugin, bindings};
+use crate::request::{Phase, Request};
+
+pub use decision::{Decision, Finding, Severity, StepError, StepRecord, StepVerdict, Verdict};
+
+/// A chain that cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The plugin file could not be loaded.
+    #[error("{step}: {source}")]
+    Plugin {
+        /// Which step.
+        step: String,
+        /// What failed.
+        source: EngineError,
+    },
+    /// The file's digest is not the pinned one.
+    #[error(
+        "{step}: plugin `{path}` has digest {actual}, but the config pins {expected}; refusing to load it"
+    )]
+    DigestMismatch {
+        /// Which step.
+        step: String,
+        /// The file.
+        path: PathBuf,
+        /// The pin.
+        expected: String,
+        /// What the file hashes to.
+        actual: String,
+    },
+    /// The component exports the other world.
+    #[error(
+        "{step}: plugin `{path}` is {actual_article} {actual} (it exports `{export}`), but the step says kind = \"{expected}\""
+    )]
+    KindMismatch {
+        /// Which step.
+        step: String,
+        /// The file.
+        path: PathBuf,
+        /// What the config says.
+        expected: &'static str,
+        /// What the component is.
+        actual: &'static str,
+        /// "a" or "an".
+        actual_article: &'static str,
+        /// The export that shows it.
+        export: &'static str,
+    },
+    /// Something else about the step is wrong.
+    #[error("{step}: {message}")]
+    Step {
+        /// Which step.
+        step: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One step, loaded.
+struct Step {
+    name: String,
+    plugin: Plugin,
+    digest: String,
+    mode: Mode,
+    limits: Limits,
+    tools: GlobSet,
+    plugin_tools: GlobSet,
+    phases: Vec<Phase>,
+}
+
+impl Step {
+    fn applies(&self, request: &Request) -> bool {
+        self.phases.contains(&request.phase)
+            && self.tools.is_match(&request.action.tool)
+            && self.plugin_tools.is_match(&request.action.tool)
+    }
+}
+
+/// A loaded chain, ready to decide from any number of threads.
+pub struct Chain {
+    engine: Arc<Engine>,
+    steps: Vec<Step>,
+    default: DefaultVerdict,
+    deny_at: Threshold,
+    revision: String,
+    name: Option<String>,
+}
+
+impl Chain {
+    /// Loads every step's plugin (checking digest pins and kinds) relative to `base_dir`.
+    pub fn load(
+        config: &ChainConfig,
+        base_dir: &Path,
+        engine: Arc<Engine>,
+    ) -> Result<Chain, ChainError> {
+        let defaults =
+            config
+                .limits
+                .over(Limits::default())
+                .map_err(|message| ChainError::Step {
+                    step: "[limits]".into(),
+                    message,
+                })?;
+        let mut steps = Vec::with_capacity(config.step.len());
+        for (index, step_config) in config.step.iter().enumerate() {
+            steps.push(load_step(&engine, index, step_config, base_dir, defaults)?);
+        }
+        let digests: Vec<&str> = steps.iter().map(|step| step.digest.as_str()).collect();
+        let revision = crate::canonical::digest(&json!({
+            "config": serde_json::to_value(config).unwrap_or(Value::Null),
+            "plugins": digests,
+        }));
+        // Inspectors first, each group in config order.
+        steps.sort_by_key(|step| match step.plugin.kind() {
+            Kind::Inspector => 0,
+            Kind::Policy => 1,
+        });
+        let mut seen = std::collections::BTreeSet::new();
+        for step in &steps {
+            if !seen.insert(step.name.as_str()) {
+                return Err(ChainError::Step {
+                    step: format!("step `{}`", step.name),
+                    message: "two steps have this name; give one of them `name = \"...\"`".into(),
+                });
+            }
+        }
+        Ok(Chain {
+            engine,
+            steps,
+            default: config.chain.default,
+            deny_at: config.chain.deny_at,
+            revision: format!("blake3:{}", revision.to_hex()),
+            name: config.chain.name.clone(),
+        })
+    }
+
+    /// `blake3:<hex>` over the config and every plugin digest.
+    pub fn revision(&self) -> &str {
+        &self.revision
+    }
+
+    /// The steps' names, kinds and digests, in the order they run.
+    pub fn describe_steps(&self) -> Vec<(String, Kind, Mode, String)> {
+        self.steps
+            .iter()
+            .map(|s| (s.name.clone(), s.plugin.kind(), s.mode, s.digest.clone()))
+            .collect()
+    }
+
+    /// Decides on one request.
+    pub fn decide(&self, request: Request) -> Decision {
+        let id = uuid::Uuid::now_v7().to_string();
+        let time = SystemTime::now();
+        let input_digest = format!(
+            "blake3:{}",
+            crate::canonical::digest(&serde_json::to_value(&request).unwrap_or(Value::Null))
+                .to_hex()
+        );
+        let mut input = wit_input(&id, &request);
+        let mut target = match request.phase {
+            Phase::Response => request.output.clone().unwrap_or(Value::Null),
+            Phase::Request | Phase::Elevation => request.action.args.clone(),
+        };
+        let mut redacted = false;
+        let mut records = Vec::new();
+        let mut findings = Vec::new();
+        let mut labels = request.labels.clone();
+
+        for step in self
+            .steps
+            .iter()
+            .filter(|s| s.plugin.kind() == Kind::Inspector && s.applies(&request))
+        {
+            let call = self.engine.inspect(&step.plugin, &input, step.limits);
+            let mut record = base_record(step, &call);
+            match call.result {
+                Ok(inspection) => {
+                    record.verdict = StepVerdict::Inspected;
+                    record.findings = inspection
+                        .findings
+                        .iter()
+                        .map(|f| Finding::from_plugin(&step.name, f))
+                        .collect();
+                    record.labels = inspection.labels.clone();
+                    record.redactions = inspection.redactions.len();
+                    if step.mode == Mode::Enforce {
+                        let mut redacting = target.clone();
+                        match inspection
+                            .redactions
+                            .iter()
+                            .try_for_each(|r| redact::apply(&mut redacting, r))
+                        {
+                            Ok(()) => {
+                                redacted |= !inspection.redactions.is_empty();
+                                target = redacting;
+                                findings.extend(record.findings.iter().cloned());
+                                input.findings.extend(inspection.findings);
+                                add_labels(&mut labels, &inspection.labels);
+                            }
+                            Err(message) => {
+                                fail(&mut record, engine::FailureKind::Output.as_str(), message)
+                            }
+                        }
+                    }
+                }
+                Err(failure) => fail(&mut record, failure.kind.as_str(), failure.message),
+            }
+            records.push(record);
+        }
+
+        input.labels = labels.clone();
+        for step in self
+            .steps
+            .iter()
+            .filter(|s| s.plugin.kind() == Kind::Policy && s.applies(&request))
+        {
+            let call = self.engine.evaluate(&step.plugin, &input, step.limits);
+            let mut record = base_record(step, &call);
+            match call.result {
+                Ok(decision) => {
+                    record.verdict = match decision.verdict {
+                        bindings::Verdict::Allow => StepVerdict::Allow,
+                        bindings::Verdict::Deny(reason) => StepVerdict::Deny(reason),
+                        bindings::Verdict::Require(scopes) => StepVerdict::Require(scopes),
+                        bindings::Verdict::Abstain => StepVerdict::Abstain,
+                    };
+                    record.findings = decision
+                        .findings
+                        .iter()
+                        .map(|f| Finding::from_plugin(&step.name, f))
+                        .collect();
+                    record.labels = decision.labels;
+                    if step.mode == Mode::Enforce {
+                        findings.extend(record.findings.iter().cloned());
+                        add_labels(&mut labels, &record.labels);
+                    }
+                }
+                Err(failure) => fail(&mut record, failure.kind.as_str(), failure.message),
+            }
+            records.push(record);
+        }
+
+        let outcome = combine::combine(
+            &records,
+            &findings,
+            &request.grants,
+            self.default,
+            self.deny_at,
+        );
+        Decision {
+            id,
+            time,
+            request,
+            input_digest,
+            verdict: outcome.verdict,
+            reason: outcome.reason,
+            missing_scopes: outcome.missing_scopes,
+            findings,
+            labels,
+            redacted: redacted.then_some(target),
+            steps: records,
+            revision: self.revision.clone(),
+            chain: self.name.clone(),
+        }
+    }
+}
+
+fn load_step(
+    engine: &Engine,
+    index: usize,
+    step_config: &config::StepConfig,
+    base_dir: &Path,
+    defaults: Limits,
+) -> Result<Step, ChainError> {
+    let label = config::step_label(index, step_config);
+    let step_error = |message: String| ChainError::Step {
+        step: label.clone(),
+        message,
+    };
+    let path = base_dir.join(&step_config.plugin);
+    let bytes = std::fs::read(&path).map_err(|source| ChainError::Plugin {
+        step: label.clone(),
+        source: EngineError::Read {
+            path: path.clone(),
+            source,
+        },
+    })?;
+    let digest = blake3::hash(&bytes);
+    let digest_text = format!("blake3:{}", digest.to_hex());
+    if let Some(pin) = &step_config.digest {
+        let expected = config::parse_digest(pin).map_err(step_error)?;
+        if expected != digest {
+            return Err(ChainError::DigestMismatch {
+                step: label,
+                path,
+                expected: pin.clone(),
+                actual: digest_text,
+            });
+        }
+    }
+    let loaded = engine
+        .load_bytes(&path, &bytes)
+        .map_err(|source| ChainError::Plugin {
+            step: label.clone(),
+            source,
+        })?;
+    if let Some(expected) = step_config.kind
+        && expected != loaded.kind
+    {
+        let (article, export) = match loaded.kind {
+            Kind::Policy => ("a", "evaluate"),
+            Kind::Inspector => ("an", "inspect"),
+        };
+        return Err(ChainError::KindMismatch {
+            step: label,
+            path,
+            expected: expected.as_str(),
+            actual: loaded.kind.as_str(),
+            actual_article: article,
+            export,
+        });
+    }
+    let limits = step_config
+        .limits
+        .over(defaults)
+        .map_err(|e| step_error(format!("limits: {e}")))?;
+    if limits.memory > engine.options().max_memory {
+        return Err(step_error(format!(
+            "memory limit of {} bytes is over the engine's ceiling of {} bytes ([engine] max-memory)",
+            limits.memory,
+            engine.options().max_memory
+        )));
+    }
+    let settings: BTreeMap<String, String> = step_config
+        .settings
+        .iter()
+        .map(|(k, v)| (k.clone(), config::setting_text(v)))
+        .collect();
+    let provisional = step_config
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("step-{}", index + 1));
+    let plugin = engine
+        .prepare(&loaded, &provisional, Arc::new(settings), limits)
+        .map_err(|source| ChainError::Plugin {
+            step: label.clone(),
+            source,
+        })?;
+    let name = step_config
+        .name
+        .clone()
+        .unwrap_or_else(|| plugin.info().name.clone());
+    let tools = globs(
+        step_config
+            .applies_to
+            .tools
+            .as_deref()
+            .unwrap_or(&["*".to_string()]),
+    )
+    .map_err(step_error)?;
+    let plugin_tools =
+        globs(&plugin.info().tools).map_err(|e| step_error(format!("describe(): {e}")))?;
+    let plugin_phases: Vec<Phase> = plugin.info().phases.iter().map(|p| phase_of(*p)).collect();
+    let phases = match &step_config.applies_to.phases {
+        Some(phases) => phases
+            .iter()
+            .copied()
+            .filter(|p| plugin_phases.is_empty() || plugin_phases.contains(p))
+            .collect(),
+        None if plugin_phases.is_empty() => vec![Phase::Request, Phase::Response, Phase::Elevation],
+        None => plugin_phases,
+    };
+    Ok(Step {
+        name,
+        plugin,
+        digest: digest_text,
+        mode: step_config.mode,
+        limits,
+        tools,
+        plugin_tools,
+        phases,
+    })
+}
+
+/// A glob set; an empty list matches every tool.
+fn globs(patterns: &[String]) -> Result<GlobSet, String> {
+    let mut builder = GlobSetBuilder::new();
+    if patterns.is_empty() {
+        builder.add(Glob::new("*").map_err(|e| e.to_string())?);
+    }
+    for pattern in patterns {
+        builder.add(Glob::new(pattern).map_err(|e| format!("tool glob `{pattern}`: {e}"))?);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+fn phase_of(phase: bindings::Phase) -> Phase {
+    match phase {
+        bindings::Phase::Request => Phase::Request,
+        bindings::Phase::Response => Phase::Response,
+        bindings::Phase::Elevation => Phase::Elevation,
+    }
+}
+
+fn wit_phase(phase: Phase) -> bindings::Phase {
+    match phase {
+        Phase::Request => bindings::Phase::Request,
+        Phase::Response => bindings::Phase::Response,
+        Phase::Elevation => bindings::Phase::Elevation,
+    }
+}
+
+/// The plugins' view of a request.
+fn wit_input(id: &str, request: &Request) -> bindings::Input {
+    bindings::Input {
+        id: id.to_string(),
+        phase: wit_phase(request.phase),
+        principal: bindings::Principal {
+            agent: request.principal.agent.clone(),
+            roles: request.principal.roles.clone(),
+            session: request.principal.session.clone(),
+            task: request.principal.task.clone(),
+        },
+        action: bindings::Action {
+            tool: request.action.tool.clone(),
+            args: request.action.args.to_string(),
+            resource: request.action.resource.clone(),
+        },
+        output: request.output_text(),
+        grants: request.grants.clone(),
+        labels: request.labels.clone(),
+        findings: Vec::new(),
+    }
+}
+
+fn base_record<T>(step: &Step, call: &Call<T>) -> StepRecord {
+    StepRecord {
+        name: step.name.clone(),
+        plugin: step.digest.clone(),
+        kind: step.plugin.kind(),
+        mode: step.mode,
+        instance: "fresh",
+        verdict: StepVerdict::Failed,
+        findings: Vec::new(),
+        labels: Vec::new(),
+        redactions: 0,
+        fuel: call.fuel_used,
+        micros: u64::try_from(call.elapsed.as_micros()).unwrap_or(u64::MAX),
+        error: None,
+    }
+}
+
+fn fail(record: &mut StepRecord, kind: &str, message: String) {
+    record.verdict = StepVerdict::Failed;
+    record.findings.clear();
+    record.labels.clear();
+    record.error = Some(StepError {
+        kind: kind.to_string(),
+        message,
+    });
+}
+
+fn add_labels(labels: &mut Vec<String>, new: &[String]) {
+    for label in new {
+        if !labels.contains(label) {
+            labels.push(label.clone());
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The command line: `check`, `audit` and `plugin`.
+
+mod audit;
+mod check;
+mod plugin;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lampart::engine::{Engine, EngineOptions};
+
+/// Exit code: every decision allowed.
+pub const EXIT_ALLOW: u8 = 0;
+/// Exit code: at least one decision denied.
+pub const EXIT_DENY: u8 = 1;
+/// Exit code: bad input, a bad config, or a failure of the host itself.
+pub const EXIT_ERROR: u8 = 2;
+/// Exit code: at least one decision needs an elevation (and none denied).
+pub const EXIT_ELEVATE: u8 = 3;
+
+/// Lampart: a policy host for AI agents' tool calls.
+#[derive(Debug, Parser)]
+#[command(name = "lampart", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decide on one request, or a stream of requests (one JSON object per line).
+    ///
+    /// Exit code: 0 all allowed, 1 a deny, 3 an elevation required (and no deny), 2 an error.
+    Check(check::CheckArgs),
+    /// Read and verify the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Look at plugin files.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Audit(command) => audit::run(command),
+        Command::Plugin(command) => plugin::run(command),
+    }
+}
+
+/// An error and its causes on one line.
+pub fn one_line(err: &anyhow::Error) -> String {
+    format!("{err:#}").replace('\n', " ")
+}
+
+/// Where precompiled plugins are cached unless the config says otherwise:
+/// `$LAMPART_CACHE_DIR`, else `$XDG_CACHE_HOME/lampart`, else `~/.cache/lampart`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let env = |key: &str| {
+        std::env::var_os(key)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("LAMPART_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|dir| dir.join("lampart")))
+        .or_else(|| env("HOME").map(|home| home.join(".cache").join("lampart")))
+}
+
+/// Starts an engine with the given cache directory (or the default one) and memory ceiling.
+pub fn start_engine(
+    cache_dir: Option<PathBuf>,
+    max_memory: Option<usize>,
+) -> anyhow::Result<Engine> {
+    let mut options = EngineOptions {
+        cache_dir: cache_dir.or_else(default_cache_dir),
+        ..EngineOptions::default()
+    };
+    if let Some(max) = max_memory {
+        options.max_memory = max;
+    }
+    Ok(Engine::new(options)?)
+}
+
+/// The directory a config file's relative paths are resolved against.
+pub fn base_dir(config: &Path) -> PathBuf {
+    match config.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}

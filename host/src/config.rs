@@ -1,0 +1,526 @@
+//! The chain config: a TOML file naming the plugins of a chain in order, with their limits,
+//! settings and what they apply to.
+//!
+//! ```toml
+//! [chain]
+//! name = "payments"
+//! default = "deny"        # verdict when no policy decides: "deny" or "allow"
+//! deny-at = "high"        # an enforcing finding at or above this severity denies ("never": off)
+//!
+//! [limits]                # defaults for every step
+//! fuel = 100_000_000
+//! memory = "64 MiB"
+//! deadline = "100ms"
+//!
+//! [audit]
+//! dir = "audit"           # relative to this file
+//! mask = ["/card_number"] # argument fields replaced by "***" in the log
+//! hash = ["/recipient"]   # argument fields replaced by their blake3 digest in the log
+//!
+//! [[step]]
+//! name = "shell"
+//! plugin = "plugins/shell_guard.wasm"
+//! digest = "blake3:…"     # optional pin: a different file refuses to load
+//! kind = "inspector"      # optional: checked against what the component exports
+//! mode = "enforce"        # or "monitor": run and record, never decide
+//! applies-to = { tools = ["shell", "exec*"], phases = ["request"] }
+//! limits = { fuel = 5_000_000 }
+//! settings = { fields = ["/cmd"] }
+//! ```
+//!
+//! Every error names the file, the line when there is one, and what is wrong.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Kind, Limits};
+use crate::request::Phase;
+
+/// A chain config as written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ChainConfig {
+    /// How the chain combines verdicts.
+    #[serde(default)]
+    pub chain: ChainSection,
+    /// Default limits for every step.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Engine-wide settings.
+    #[serde(default)]
+    pub engine: EngineSection,
+    /// Where and how decisions are recorded; absent means no audit log.
+    #[serde(default)]
+    pub audit: Option<AuditSection>,
+    /// The steps, in order (inspectors always run before policies).
+    #[serde(default)]
+    pub step: Vec<StepConfig>,
+}
+
+/// `[chain]`: how verdicts combine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ChainSection {
+    /// A name for the chain, shown in records.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The verdict when no enforcing policy allows, denies or requires.
+    #[serde(default)]
+    pub default: DefaultVerdict,
+    /// An enforcing finding at or above this severity denies.
+    #[serde(default = "default_deny_at")]
+    pub deny_at: Threshold,
+}
+
+impl Default for ChainSection {
+    fn default() -> Self {
+        ChainSection {
+            name: None,
+            default: DefaultVerdict::Deny,
+            deny_at: default_deny_at(),
+        }
+    }
+}
+
+fn default_deny_at() -> Threshold {
+    Threshold::High
+}
+
+/// The verdict when no policy decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefaultVerdict {
+    /// Deny what no policy allowed (the safe default).
+    #[default]
+    Deny,
+    /// Allow what no policy denied.
+    Allow,
+}
+
+/// Severities, in order, plus `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Threshold {
+    /// Every finding denies.
+    Info,
+    /// Low and above.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above.
+    High,
+    /// Only critical findings.
+    Critical,
+    /// Findings never deny on their own.
+    Never,
+}
+
+/// `[limits]` or a step's `limits`: any subset of the three.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsConfig {
+    /// Fuel per call.
+    #[serde(default)]
+    pub fuel: Option<u64>,
+    /// Memory cap: bytes, or a string such as `"64 MiB"`.
+    #[serde(default)]
+    pub memory: Option<ByteSize>,
+    /// Wall-clock deadline, e.g. `"100ms"`.
+    #[serde(default)]
+    pub deadline: Option<String>,
+}
+
+impl LimitsConfig {
+    /// These limits over `base`: what is set here wins.
+    pub fn over(&self, base: Limits) -> Result<Limits, String> {
+        let deadline = match &self.deadline {
+            Some(text) => parse_duration(text)?,
+            None => base.deadline,
+        };
+        if let Some(0) = self.fuel {
+            return Err("`fuel` must be positive".into());
+        }
+        Ok(Limits {
+            fuel: self.fuel.unwrap_or(base.fuel),
+            memory: self.memory.map_or(base.memory, |size| size.0),
+            deadline,
+        })
+    }
+}
+
+/// A size in bytes, written as a number or a string with a unit (`KiB`, `MiB`, `GiB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub usize);
+
+impl Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.0 as u64)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => usize::try_from(n)
+                .map(ByteSize)
+                .map_err(serde::de::Error::custom),
+            Raw::Text(text) => parse_size(&text)
+                .map(ByteSize)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let number: usize = digits
+        .parse()
+        .map_err(|_| format!("size `{text}`: expected a number and a unit such as `64 MiB`"))?;
+    let scale = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "size `{text}`: unknown unit `{other}` (use B, KiB, MiB or GiB)"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("size `{text}` is too large"))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("duration `{text}`: {e}"))?;
+    if duration.is_zero() {
+        return Err(format!("duration `{text}` must be positive"));
+    }
+    Ok(duration)
+}
+
+/// `[engine]`: settings shared by every step.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EngineSection {
+    /// Where precompiled plugins are cached (relative to the config file).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// The ceiling for any step's memory limit.
+    #[serde(default)]
+    pub max_memory: Option<ByteSize>,
+}
+
+/// `[audit]`: the decision log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AuditSection {
+    /// The log's directory (relative to the config file).
+    pub dir: PathBuf,
+    /// Sync every batch to disk before answering (default true).
+    #[serde(default = "yes")]
+    pub fsync: bool,
+    /// Argument fields (JSON pointers) replaced by `"***"` in the log.
+    #[serde(default)]
+    pub mask: Vec<String>,
+    /// Argument fields (JSON pointers) replaced by `"blake3:<hex>"` of their canonical JSON.
+    #[serde(default)]
+    pub hash: Vec<String>,
+    /// Start a new segment file past this size.
+    #[serde(default)]
+    pub segment_size: Option<ByteSize>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[[step]]`: one plugin in the chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StepConfig {
+    /// The step's name in records; defaults to the plugin's own name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The component file (relative to the config file).
+    pub plugin: PathBuf,
+    /// `blake3:<hex>` pin; a file with another digest refuses to load.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// Expected world; checked against the component's exports.
+    #[serde(default)]
+    pub kind: Option<Kind>,
+    /// Whether the step's verdict counts.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Which tools and phases the step sees; defaults to what the plugin describes.
+    #[serde(default)]
+    pub applies_to: AppliesTo,
+    /// The step's own limits over the chain's defaults.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Values the plugin reads through `host.setting`; non-strings arrive as JSON text.
+    #[serde(default)]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+/// Whether a step's verdict counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The step's verdict and findings count.
+    #[default]
+    Enforce,
+    /// The step runs and is recorded, but never changes the decision.
+    Monitor,
+}
+
+impl Mode {
+    /// The mode's name in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Monitor => "monitor",
+        }
+    }
+}
+
+/// Which actions a step sees.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AppliesTo {
+    /// Tool-name globs.
+    #[serde(default)]
+    pub tools: Option<Vec<String>>,
+    /// Phases.
+    #[serde(default)]
+    pub phases: Option<Vec<Phase>>,
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("config `{path}`{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line, when the problem has one.
+    pub line: Option<usize>,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl ChainConfig {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<ChainConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.into(),
+            line: None,
+            message: e.to_string(),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks config text; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<ChainConfig, ConfigError> {
+        let config: ChainConfig = toml::from_str(text).map_err(|e| ConfigError {
+            path: path.into(),
+            line: e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1),
+            message: e.message().replace('\n', " ").trim().to_string(),
+        })?;
+        config.check().map_err(|message| ConfigError {
+            path: path.into(),
+            line: None,
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// What TOML's shape cannot say: digests, pointers, limits, unique names.
+    fn check(&self) -> Result<(), String> {
+        self.limits
+            .over(Limits::default())
+            .map_err(|e| format!("[limits]: {e}"))?;
+        let mut names = std::collections::BTreeSet::new();
+        for (index, step) in self.step.iter().enumerate() {
+            let label = step_label(index, step);
+            if let Some(digest) = &step.digest {
+                parse_digest(digest).map_err(|e| format!("{label}: {e}"))?;
+            }
+            step.limits
+                .over(Limits::default())
+                .map_err(|e| format!("{label}: limits: {e}"))?;
+            if let Some(name) = &step.name {
+                if name.is_empty() {
+                    return Err(format!("{label}: `name` must not be empty"));
+                }
+                if !names.insert(name.clone()) {
+                    return Err(format!("{label}: another step is also named `{name}`"));
+                }
+            }
+            if let Some(tools) = &step.applies_to.tools {
+                for glob in tools {
+                    globset::Glob::new(glob)
+                        .map_err(|e| format!("{label}: tool glob `{glob}`: {e}"))?;
+                }
+            }
+        }
+        if let Some(audit) = &self.audit {
+            for pointer in audit.mask.iter().chain(&audit.hash) {
+                if !pointer.starts_with('/') {
+                    return Err(format!(
+                        "[audit]: `{pointer}` is not a JSON pointer into the arguments (it must start with `/`)"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a step is named in messages: its name, or its position and file.
+pub fn step_label(index: usize, step: &StepConfig) -> String {
+    match &step.name {
+        Some(name) => format!("step `{name}`"),
+        None => format!("step {} (`{}`)", index + 1, step.plugin.display()),
+    }
+}
+
+/// Parses a `blake3:<64 hex digits>` pin.
+pub fn parse_digest(text: &str) -> Result<blake3::Hash, String> {
+    let hex = text
+        .strip_prefix("blake3:")
+        .ok_or_else(|| format!("digest `{text}` must start with `blake3:`"))?;
+    blake3::Hash::from_hex(hex)
+        .map_err(|_| format!("digest `{text}` is not 64 hexadecimal digits after `blake3:`"))
+}
+
+/// A setting value as the plugin receives it: strings as they are, anything else as JSON.
+pub fn setting_text(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(text) => text.clone(),
+        other => toml_to_json(other).to_string(),
+    }
+}
+
+/// Converts a TOML value to the equivalent JSON value (datetimes become strings).
+pub fn toml_to_json(value: &toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(items.iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => J::Object(
+            table
+                .iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ChainConfig, ConfigError> {
+        ChainConfig::parse(Path::new("chain.toml"), text)
+    }
+
+    #[test]
+    fn parses_a_full_config() {
+        let config = parse(
+            r#"
+            [chain]
+            default = "allow"
+            deny-at = "critical"
+            [limits]
+            memory = "32 MiB"
+            deadline = "50ms"
+            [audit]
+            dir = "audit"
+            mask = ["/card"]
+            [[step]]
+            name = "rules"
+            plugin = "tool_rules.wasm"
+            mode = "monitor"
+            applies-to = { tools = ["send_*"], phases = ["request"] }
+            settings = { default = "deny", rules = [{ name = "a", tools = ["*"], effect = "allow" }] }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.chain.default, DefaultVerdict::Allow);
+        assert_eq!(config.limits.memory, Some(ByteSize(32 << 20)));
+        let step = &config.step[0];
+        assert_eq!(step.mode, Mode::Monitor);
+        assert_eq!(setting_text(&step.settings["default"]), "deny");
+        assert_eq!(
+            setting_text(&step.settings["rules"]),
+            r#"[{"effect":"allow","name":"a","tools":["*"]}]"#
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_named_with_their_line() {
+        let err = parse("[[step]]\nplugin = \"a.wasm\"\nmodee = \"monitor\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("config `chain.toml` line 3: unknown field `modee`"),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for (text, expected) in [
+            (
+                "[[step]]\nplugin = \"a.wasm\"\ndigest = \"sha256:00\"\n",
+                "must start with `blake3:`",
+            ),
+            (
+                "[[step]]\nplugin = \"a.wasm\"\ndigest = \"blake3:zz\"\n",
+                "not 64 hexadecimal",
+            ),
+            (
+                "[limits]\nmemory = \"12 parsecs\"\n",
+                "unknown unit `parsecs`",
+            ),
+            ("[limits]\ndeadline = \"soon\"\n", "duration `soon`"),
+            (
+                "[[step]]\nname = \"a\"\nplugin = \"a.wasm\"\n[[step]]\nname = \"a\"\nplugin = \"b.wasm\"\n",
+                "also named `a`",
+            ),
+            (
+                "[audit]\ndir = \"x\"\nmask = [\"card\"]\n",
+                "not a JSON pointer",
+            ),
+            (
+                "[chain]\ndeny-at = \"severe\"\n",
+                "unknown variant `severe`",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?} gave {err}");
+        }
+    }
+}

@@ -1,0 +1,573 @@
+//! How a plugin runs: a wasmtime engine with the pooling allocator, a precompiled-component
+//! cache, one `InstancePre` per plugin and a fresh `Store` per call under fuel, memory and
+//! wall-clock limits.
+//!
+//! The engine knows nothing of chains or verdict combination: it loads components, checks
+//! which world they export, and turns one call into either the plugin's typed output or a
+//! [`Failure`] naming what went wrong. Every failure is reported, never raised: the chain
+//! decides what a failure means (it denies).
+
+pub mod bindings;
+mod cache;
+mod output;
+mod sandbox;
+mod ticker;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
+use wasmtime::{
+    Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap,
+};
+
+pub use sandbox::{LogLevel, LogLine, Settings};
+
+use bindings::{Decision, Info, Input, Inspection};
+use bindings::{inspector::InspectorPre, policy::PolicyPre};
+use cache::ComponentCache;
+use sandbox::StepState;
+use ticker::EpochTicker;
+
+/// Engine-wide settings, fixed when the engine starts.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Where precompiled components are kept; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// The largest linear memory any plugin may have, in bytes: the pool's slot size and the
+    /// ceiling for every step's own memory limit.
+    pub max_memory: usize,
+    /// How often the epoch advances: the resolution of wall-clock deadlines.
+    pub epoch_interval: Duration,
+    /// How many plugin instances may be alive at once across all threads.
+    pub max_instances: u32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            cache_dir: None,
+            max_memory: 1 << 30,
+            epoch_interval: Duration::from_millis(1),
+            max_instances: 256,
+        }
+    }
+}
+
+/// The limits one call runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel: roughly one unit per WebAssembly instruction. The deterministic bound.
+    pub fuel: u64,
+    /// The most linear memory the plugin may hold, in bytes.
+    pub memory: usize,
+    /// The wall-clock backstop.
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    /// 100 million fuel (about 30 ms of Rust), 64 MiB, 100 ms.
+    fn default() -> Self {
+        Limits {
+            fuel: 100_000_000,
+            memory: 64 << 20,
+            deadline: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Which world a component exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Exports `evaluate`: decides.
+    Policy,
+    /// Exports `inspect`: reports findings.
+    Inspector,
+}
+
+impl Kind {
+    /// The world's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Policy => "policy",
+            Kind::Inspector => "inspector",
+        }
+    }
+}
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// wasmtime refused the engine configuration.
+    #[error("could not start the WebAssembly engine: {0}")]
+    Start(String),
+    /// The cache directory could not be created or read.
+    #[error("cache directory `{path}`: {source}")]
+    Cache {
+        /// The directory.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The cache directory is writable by others.
+    #[error(
+        "cache directory `{path}` is writable by other users (mode {mode:o}); precompiled code is loaded from it, so it must be private"
+    )]
+    CacheNotPrivate {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The plugin file could not be read.
+    #[error("plugin `{path}`: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The plugin file is not a usable component, exports the wrong world, or failed to
+    /// describe itself.
+    #[error("plugin `{path}`: {message}")]
+    Plugin {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, in one line.
+        message: String,
+    },
+}
+
+/// A wasmtime engine set up for plugins, with its linker, cache and epoch ticker.
+pub struct Engine {
+    wasmtime: wasmtime::Engine,
+    linker: Linker<StepState>,
+    cache: Option<ComponentCache>,
+    ticker: EpochTicker,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// Starts an engine.
+    pub fn new(options: EngineOptions) -> Result<Engine, EngineError> {
+        let start = |e: wasmtime::Error| EngineError::Start(one_line(&e));
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(options.max_instances)
+            .total_core_instances(options.max_instances.saturating_mul(8))
+            .total_memories(options.max_instances.saturating_mul(2))
+            .total_tables(options.max_instances.saturating_mul(2))
+            .max_memory_size(options.max_memory)
+            // Interpreters compiled to WebAssembly (CPython, SpiderMonkey) have large tables.
+            .table_elements(50_000);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .cranelift_opt_level(OptLevel::Speed)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let wasmtime = wasmtime::Engine::new(&config).map_err(start)?;
+
+        let mut linker = Linker::new(&wasmtime);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(start)?;
+        bindings::policy::Policy::add_to_linker::<StepState, HasSelf<StepState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(start)?;
+
+        let cache = match &options.cache_dir {
+            Some(dir) => Some(ComponentCache::open(dir, &wasmtime)?),
+            None => None,
+        };
+        let ticker = EpochTicker::start(wasmtime.clone(), options.epoch_interval)
+            .map_err(|e| EngineError::Start(format!("epoch thread: {e}")))?;
+        Ok(Engine {
+            wasmtime,
+            linker,
+            cache,
+            ticker,
+            options,
+        })
+    }
+
+    /// The settings the engine was started with.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Reads, compiles (or loads precompiled) and type-checks a plugin file.
+    pub fn load_file(&self, path: &Path) -> Result<LoadedComponent, EngineError> {
+        let bytes = std::fs::read(path).map_err(|source| EngineError::Read {
+            path: path.into(),
+            source,
+        })?;
+        self.load_bytes(path, &bytes)
+    }
+
+    /// Compiles (or loads precompiled) and type-checks a plugin from its bytes; `path` only
+    /// names it in errors.
+    pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<LoadedComponent, EngineError> {
+        let plugin_error = |message: String| EngineError::Plugin {
+            path: path.into(),
+            message,
+        };
+        if !wasmparser_is_component(bytes) {
+            return Err(plugin_error(if bytes.starts_with(b"\0asm") {
+                "a core WebAssembly module, not a component: build it for wasm32-wasip2 or wrap it with `wasm-tools component new`".into()
+            } else {
+                "not a WebAssembly component (bad magic bytes)".into()
+            }));
+        }
+        let digest = blake3::hash(bytes);
+        let component = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.wasmtime, bytes, &digest),
+            None => Component::new(&self.wasmtime, bytes),
+        }
+        .map_err(|e| plugin_error(format!("does not compile: {}", one_line(&e))))?;
+        let kind = world_of(&component, &self.wasmtime).map_err(plugin_error)?;
+        Ok(LoadedComponent {
+            path: path.to_path_buf(),
+            digest,
+            component,
+            kind,
+        })
+    }
+
+    /// Links a loaded component for repeated calls and asks it to describe itself.
+    pub fn prepare(
+        &self,
+        loaded: &LoadedComponent,
+        step: &str,
+        settings: Settings,
+        limits: Limits,
+    ) -> Result<Plugin, EngineError> {
+        let plugin_error = |message: String| EngineError::Plugin {
+            path: loaded.path.clone(),
+            message,
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(&loaded.component)
+            .map_err(|e| plugin_error(format!("cannot be linked: {}", one_line(&e))))?;
+        let pre = match loaded.kind {
+            Kind::Policy => PluginPre::Policy(
+                PolicyPre::new(pre)
+                    .map_err(|e| plugin_error(format!("policy world: {}", one_line(&e))))?,
+            ),
+            Kind::Inspector => PluginPre::Inspector(
+                InspectorPre::new(pre)
+                    .map_err(|e| plugin_error(format!("inspector world: {}", one_line(&e))))?,
+            ),
+        };
+        let mut plugin = Plugin {
+            step: Arc::from(step),
+            digest: loaded.digest,
+            kind: loaded.kind,
+            info: Info {
+                name: String::new(),
+                version: String::new(),
+                phases: vec![],
+                tools: vec![],
+            },
+            settings,
+            pre,
+        };
+        let described = self.call(&plugin, limits, |pre, store| match pre {
+            PluginPre::Policy(pre) => pre.instantiate(&mut *store)?.call_describe(&mut *store),
+            PluginPre::Inspector(pre) => pre.instantiate(&mut *store)?.call_describe(&mut *store),
+        });
+        match described.result {
+            Ok(info) => {
+                output::check_info(&info).map_err(|m| plugin_error(format!("describe(): {m}")))?;
+                plugin.info = info;
+                Ok(plugin)
+            }
+            Err(failure) => Err(plugin_error(format!("describe() failed: {failure}"))),
+        }
+    }
+
+    /// Runs a policy's `evaluate` in a fresh instance.
+    pub fn evaluate(&self, plugin: &Plugin, input: &Input, limits: Limits) -> Call<Decision> {
+        let mut call = self.call(plugin, limits, |pre, store| match pre {
+            PluginPre::Policy(pre) => pre
+                .instantiate(&mut *store)?
+                .call_evaluate(&mut *store, input),
+            PluginPre::Inspector(_) => wasmtime::bail!("an inspector has no `evaluate`"),
+        });
+        if let Ok(decision) = &call.result
+            && let Err(message) = output::check_decision(decision)
+        {
+            call.result = Err(Failure {
+                kind: FailureKind::Output,
+                message,
+            });
+        }
+        call
+    }
+
+    /// Runs an inspector's `inspect` in a fresh instance.
+    pub fn inspect(&self, plugin: &Plugin, input: &Input, limits: Limits) -> Call<Inspection> {
+        let mut call = self.call(plugin, limits, |pre, store| match pre {
+            PluginPre::Inspector(pre) => pre
+                .instantiate(&mut *store)?
+                .call_inspect(&mut *store, input),
+            PluginPre::Policy(_) => wasmtime::bail!("a policy has no `inspect`"),
+        });
+        if let Ok(inspection) = &call.result
+            && let Err(message) = output::check_inspection(inspection)
+        {
+            call.result = Err(Failure {
+                kind: FailureKind::Output,
+                message,
+            });
+        }
+        call
+    }
+
+    /// One call in a fresh store: set the limits, run, measure, classify any failure.
+    fn call<T>(
+        &self,
+        plugin: &Plugin,
+        limits: Limits,
+        run: impl FnOnce(&PluginPre, &mut Store<StepState>) -> wasmtime::Result<T>,
+    ) -> Call<T> {
+        let started = Instant::now();
+        let memory = limits.memory.min(self.options.max_memory);
+        let state = StepState::new(
+            Arc::clone(&plugin.step),
+            Arc::clone(&plugin.settings),
+            memory,
+        );
+        let mut store = Store::new(&self.wasmtime, state);
+        store.limiter(|state| &mut state.cap);
+        let result = store.set_fuel(limits.fuel).and_then(|()| {
+            store.set_epoch_deadline(self.ticker.ticks_for(limits.deadline));
+            store.epoch_deadline_trap();
+            run(&plugin.pre, &mut store)
+        });
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let result = result.map_err(|err| classify(&err, store.data()));
+        let state = store.into_data();
+        Call {
+            result,
+            fuel_used,
+            elapsed: started.elapsed(),
+            logs: state.logs,
+            logs_dropped: state.logs_dropped,
+        }
+    }
+}
+
+/// A compiled, type-checked component, not yet linked.
+pub struct LoadedComponent {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// blake3 of the component's bytes.
+    pub digest: blake3::Hash,
+    /// The compiled component.
+    pub component: Component,
+    /// Which world it exports.
+    pub kind: Kind,
+}
+
+impl LoadedComponent {
+    /// The digest as written in configs and records: `blake3:<hex>`.
+    pub fn digest_string(&self) -> String {
+        format!("blake3:{}", self.digest.to_hex())
+    }
+
+    /// The names of everything the component imports and exports.
+    pub fn interface(&self, engine: &Engine) -> (Vec<String>, Vec<String>) {
+        let ty = self.component.component_type();
+        let imports = ty
+            .imports(&engine.wasmtime)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let exports = ty
+            .exports(&engine.wasmtime)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        (imports, exports)
+    }
+}
+
+/// A linked plugin of one chain step, ready for any number of calls from any thread.
+pub struct Plugin {
+    step: Arc<str>,
+    digest: blake3::Hash,
+    kind: Kind,
+    info: Info,
+    settings: Settings,
+    pre: PluginPre,
+}
+
+impl Plugin {
+    /// What the plugin said about itself when it was loaded.
+    pub fn info(&self) -> &Info {
+        &self.info
+    }
+
+    /// Which world it exports.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// blake3 of the component's bytes.
+    pub fn digest(&self) -> &blake3::Hash {
+        &self.digest
+    }
+}
+
+enum PluginPre {
+    Policy(PolicyPre<StepState>),
+    Inspector(InspectorPre<StepState>),
+}
+
+/// The result of one call, with what it cost.
+#[derive(Debug)]
+pub struct Call<T> {
+    /// The plugin's output, or why there is none.
+    pub result: Result<T, Failure>,
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// Wall time from store creation to the end of the call.
+    pub elapsed: Duration,
+    /// What the plugin logged (at most 64 lines).
+    pub logs: Vec<LogLine>,
+    /// Log lines beyond the kept ones.
+    pub logs_dropped: usize,
+}
+
+/// Why a call produced no usable output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The class of failure.
+    pub kind: FailureKind,
+    /// One line of detail.
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
+}
+
+/// The classes of failure, as recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// The fuel limit ran out.
+    Fuel,
+    /// The plugin wanted more memory than its step allows.
+    Memory,
+    /// The wall-clock deadline passed.
+    Deadline,
+    /// The wasm call stack overflowed.
+    StackOverflow,
+    /// The plugin trapped (a panic, `unreachable`, an out-of-bounds access, ...).
+    Trap,
+    /// The plugin returned output the host refuses (too large, malformed).
+    Output,
+    /// The plugin could not be instantiated (e.g. no free instance slot).
+    Instantiate,
+}
+
+impl FailureKind {
+    /// The kind's name in records and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Fuel => "fuel",
+            FailureKind::Memory => "memory",
+            FailureKind::Deadline => "deadline",
+            FailureKind::StackOverflow => "stack-overflow",
+            FailureKind::Trap => "trap",
+            FailureKind::Output => "malformed-output",
+            FailureKind::Instantiate => "instantiate",
+        }
+    }
+}
+
+/// Turns a wasmtime error into a failure, with the plugin's panic message when it left one.
+fn classify(err: &wasmtime::Error, state: &StepState) -> Failure {
+    let (kind, mut message) = if state.cap.hit {
+        (FailureKind::Memory, root_message(err))
+    } else {
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => (FailureKind::Fuel, "fuel limit exhausted".to_string()),
+            Some(Trap::Interrupt) => (
+                FailureKind::Deadline,
+                "wall-clock deadline passed".to_string(),
+            ),
+            Some(Trap::StackOverflow) => (
+                FailureKind::StackOverflow,
+                "call stack exhausted".to_string(),
+            ),
+            Some(trap) => (FailureKind::Trap, trap.to_string()),
+            None if err.to_string().contains("instance") && err.to_string().contains("limit") => {
+                (FailureKind::Instantiate, root_message(err))
+            }
+            None => (FailureKind::Trap, root_message(err)),
+        }
+    };
+    let stderr = state.stderr_text();
+    if let Some(line) = stderr
+        .lines()
+        .find(|line| line.contains("panicked"))
+        .or(stderr.lines().last())
+    {
+        message.push_str(&format!(" ({})", line.trim()));
+    }
+    if let Some(line) = state.last_error_log() {
+        message.push_str(&format!(" (plugin log: {line})"));
+    }
+    Failure { kind, message }
+}
+
+/// The innermost cause of an error, on one line.
+fn root_message(err: &wasmtime::Error) -> String {
+    err.chain()
+        .last()
+        .map(|cause| cause.to_string())
+        .unwrap_or_default()
+        .replace('\n', " ")
+}
+
+/// An error and its causes on one line.
+fn one_line(err: &wasmtime::Error) -> String {
+    err.chain()
+        .map(|c| c.to_string().replace('\n', " "))
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// True if the bytes start like a component (magic, then the component layer).
+fn wasmparser_is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && &bytes[0..4] == b"\0asm" && bytes[6..8] == [0x01, 0x00]
+}
+
+/// Which world a component exports, judged by its export names.
+fn world_of(component: &Component, engine: &wasmtime::Engine) -> Result<Kind, String> {
+    let ty = component.component_type();
+    let mut evaluate = false;
+    let mut inspect = false;
+    let mut describe = false;
+    for (name, item) in ty.exports(engine) {
+        let is_func = matches!(item.ty, ComponentItem::ComponentFunc(_));
+        match name {
+            "evaluate" if is_func => evaluate = true,
+            "inspect" if is_func => inspect = true,
+            "describe" if is_func => describe = true,
+            _ => {}
+        }
+    }
+    match (evaluate, inspect, describe) {
+        (_, _, false) => Err("exports no `describe` function: not a Lampart plugin (world `policy` or `inspector` of lampart:plugin@0.1.0)".into()),
+        (true, true, _) => Err("exports both `evaluate` and `inspect`: a plugin is either a policy or an inspector".into()),
+        (true, false, _) => Ok(Kind::Policy),
+        (false, true, _) => Ok(Kind::Inspector),
+        (false, false, _) => Err("exports neither `evaluate` (policy) nor `inspect` (inspector)".into()),
+    }
+}

@@ -1,0 +1,229 @@
+//! What a plugin's store holds for one call: a deterministic WASI context, the memory cap,
+//! the step's settings and what the plugin logged.
+//!
+//! Determinism: the WASI interfaces a toolchain imports anyway (Rust's std, CPython, ...) are
+//! linked, but answer with a wall clock fixed at the Unix epoch, a monotonic clock that never
+//! moves, random bytes from a fixed cycle, no arguments, no environment, no files, no sockets.
+//! Standard error is captured (bounded) so a panic message can be reported with the trap.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{
+    Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
+};
+
+use super::bindings::{Level, policy::lampart::plugin::host, policy::lampart::plugin::types};
+
+/// Most log lines kept from one call; the rest are counted, not kept.
+const MAX_LOG_LINES: usize = 64;
+/// Longest log line kept; longer ones are cut.
+const MAX_LOG_LINE: usize = 1024;
+/// Bytes of standard error kept from one call.
+const STDERR_CAPACITY: usize = 4096;
+
+/// A step's settings: string values by key, shared by every call of the step.
+pub type Settings = Arc<BTreeMap<String, String>>;
+
+/// One line a plugin logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// How important the plugin said it was.
+    pub level: LogLevel,
+    /// What it said (cut at 1 KiB).
+    pub message: String,
+}
+
+/// A plugin log line's level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Detail for the plugin's author.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Something odd.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl From<Level> for LogLevel {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Debug => LogLevel::Debug,
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+            Level::Error => LogLevel::Error,
+        }
+    }
+}
+
+/// Caps a store's linear memories and tables, remembering whether the cap was hit so the
+/// failure can be reported as such rather than as the guest's own abort.
+pub(crate) struct MemoryCap {
+    max_bytes: usize,
+    pub(crate) hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.hit = true;
+            wasmtime::bail!(
+                "memory limit: the plugin asked for {} bytes, the step allows {}",
+                desired,
+                self.max_bytes
+            );
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold function references; a million is far beyond any real plugin.
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// The data of one store: everything a plugin can reach, and what it left behind.
+pub(crate) struct StepState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) cap: MemoryCap,
+    settings: Settings,
+    step: Arc<str>,
+    pub(crate) logs: Vec<LogLine>,
+    pub(crate) logs_dropped: usize,
+    stderr: MemoryOutputPipe,
+}
+
+impl StepState {
+    /// A fresh state for one call of the named step.
+    pub(crate) fn new(step: Arc<str>, settings: Settings, max_memory: usize) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = WasiCtx::builder()
+            .wall_clock(FixedWallClock)
+            .monotonic_clock(FixedMonotonicClock)
+            .secure_random(Deterministic::new(SEED.to_vec()))
+            .insecure_random(Deterministic::new(SEED.to_vec()))
+            .insecure_random_seed(0)
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        StepState {
+            wasi,
+            table: ResourceTable::new(),
+            cap: MemoryCap {
+                max_bytes: max_memory,
+                hit: false,
+            },
+            settings,
+            step,
+            logs: Vec::new(),
+            logs_dropped: 0,
+            stderr,
+        }
+    }
+
+    /// What the plugin wrote to standard error (a panic message, typically), trimmed.
+    pub(crate) fn stderr_text(&self) -> String {
+        let bytes = self.stderr.contents();
+        String::from_utf8_lossy(&bytes).trim().to_string()
+    }
+
+    /// The last line the plugin logged at error level, if any.
+    pub(crate) fn last_error_log(&self) -> Option<&str> {
+        self.logs
+            .iter()
+            .rev()
+            .find(|line| line.level == LogLevel::Error)
+            .map(|line| line.message.as_str())
+    }
+}
+
+/// The bytes behind the plugins' "random" numbers: fixed, so decisions replay exactly.
+const SEED: [u8; 32] = [
+    0x6c, 0x61, 0x6d, 0x70, 0x61, 0x72, 0x74, 0x2d, 0x64, 0x65, 0x74, 0x65, 0x72, 0x6d, 0x69, 0x6e,
+    0x69, 0x73, 0x74, 0x69, 0x63, 0x2d, 0x73, 0x65, 0x65, 0x64, 0x2d, 0x76, 0x31, 0x00, 0x01, 0x02,
+];
+
+/// A wall clock that always reads the Unix epoch.
+struct FixedWallClock;
+
+impl HostWallClock for FixedWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// A monotonic clock that never advances.
+struct FixedMonotonicClock;
+
+impl HostMonotonicClock for FixedMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+impl WasiView for StepState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for StepState {}
+
+impl host::Host for StepState {
+    fn log(&mut self, level: Level, message: String) {
+        let level = LogLevel::from(level);
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE {
+            let mut cut = MAX_LOG_LINE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        if self.logs.len() >= MAX_LOG_LINES {
+            // A flood is counted, not forwarded: logging must never slow a decision down.
+            self.logs_dropped += 1;
+            return;
+        }
+        match level {
+            LogLevel::Debug => tracing::debug!(step = %self.step, "{message}"),
+            LogLevel::Info => tracing::info!(step = %self.step, "{message}"),
+            LogLevel::Warn => tracing::warn!(step = %self.step, "{message}"),
+            LogLevel::Error => tracing::error!(step = %self.step, "{message}"),
+        }
+        self.logs.push(LogLine { level, message });
+    }
+
+    fn setting(&mut self, key: String) -> Option<String> {
+        self.settings.get(&key).cloned()
+    }
+}

@@ -1,0 +1,17 @@
+//! Lampart: a policy host for AI agents.
+//!
+//! Every tool call an agent makes passes through a [`chain::Chain`] of sandboxed WebAssembly
+//! plugins before it reaches the tool, and the tool's answer passes through again on its way
+//! back. Inspectors report findings, policies decide, and every decision is written to a
+//! hash-chained [`audit`] log.
+//!
+//! Data flows one way: [`request`] (what is asked) → [`chain`] (who decides) → [`engine`]
+//! (how a plugin runs) → [`record`] / [`audit`] (what is kept).
+
+pub mod audit;
+pub mod canonical;
+pub mod chain;
+pub mod config;
+pub mod engine;
+pub mod record;
+pub mod request;

@@ -1,0 +1,224 @@
+//! What an agent asks for: the request a chain decides on, as it arrives in JSON.
+//!
+//! ```json
+//! {
+//!   "id": "req-42",
+//!   "phase": "request",
+//!   "principal": { "agent": "billing-bot", "roles": ["finance"], "session": "s-1", "task": "invoice-7" },
+//!   "action": { "tool": "send_money", "args": { "recipient": "acme", "amount": 120 } },
+//!   "grants": ["payments:large"],
+//!   "labels": []
+//! }
+//! ```
+//!
+//! Unknown fields are refused, `args` must be a JSON object, and a `response` phase request
+//! must carry the tool's `output`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Which pass through the chain a request belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// An agent wants to call a tool.
+    Request,
+    /// The tool has answered; the answer is on its way back to the agent.
+    Response,
+    /// An agent asks for more privileges for a task.
+    Elevation,
+}
+
+impl Phase {
+    /// The phase's name as written in requests and configs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Request => "request",
+            Phase::Response => "response",
+            Phase::Elevation => "elevation",
+        }
+    }
+}
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    /// The agent's identity.
+    pub agent: String,
+    /// Roles the agent holds.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The conversation or run the action belongs to.
+    #[serde(default)]
+    pub session: String,
+    /// The task the agent is working on.
+    #[serde(default)]
+    pub task: Option<String>,
+}
+
+/// The tool call under decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// The tool's name.
+    pub tool: String,
+    /// The call's arguments: always a JSON object.
+    #[serde(default = "empty_object")]
+    pub args: Value,
+    /// The resource acted on, when the caller names one.
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+/// One request to decide on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The caller's own identifier for the request, kept in the decision record.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Which pass this is; `request` when absent.
+    #[serde(default = "default_phase")]
+    pub phase: Phase,
+    /// Who is acting.
+    pub principal: Principal,
+    /// What they want to do.
+    pub action: Action,
+    /// Response phase: the tool's answer. A string is passed to plugins as it is; any other
+    /// JSON value is passed as JSON text.
+    #[serde(default)]
+    pub output: Option<Value>,
+    /// Privilege scopes the principal holds right now.
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Labels already on the session.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+fn default_phase() -> Phase {
+    Phase::Request
+}
+
+/// Why a request was refused before any plugin saw it.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// Not JSON, or JSON of the wrong shape.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// `action.args` is not a JSON object.
+    #[error("`action.args` must be a JSON object, found {0}")]
+    ArgsNotObject(&'static str),
+    /// A response-phase request without the tool's output.
+    #[error("a `response` phase request needs the tool's `output`")]
+    MissingOutput,
+    /// A field that must not be empty is.
+    #[error("`{0}` must not be empty")]
+    Empty(&'static str),
+}
+
+impl Request {
+    /// Parses and checks one request from JSON text.
+    pub fn from_json(text: &str) -> Result<Request, RequestError> {
+        let request: Request = serde_json::from_str(text)?;
+        request.validate()?;
+        Ok(request)
+    }
+
+    /// Checks what the JSON shape alone cannot.
+    pub fn validate(&self) -> Result<(), RequestError> {
+        if !self.action.args.is_object() {
+            return Err(RequestError::ArgsNotObject(json_kind(&self.action.args)));
+        }
+        if self.principal.agent.is_empty() {
+            return Err(RequestError::Empty("principal.agent"));
+        }
+        if self.action.tool.is_empty() {
+            return Err(RequestError::Empty("action.tool"));
+        }
+        if self.phase == Phase::Response && self.output.is_none() {
+            return Err(RequestError::MissingOutput);
+        }
+        Ok(())
+    }
+
+    /// The tool's output as plugins see it: a string as it is, any other value as JSON text.
+    pub fn output_text(&self) -> Option<String> {
+        self.output.as_ref().map(|output| match output {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+    }
+}
+
+/// A JSON value's kind, for error messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_minimal_request_with_defaults() {
+        let request = Request::from_json(
+            r#"{"principal":{"agent":"a"},"action":{"tool":"shell","args":{"cmd":"ls"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(request.phase, Phase::Request);
+        assert!(request.grants.is_empty());
+        assert_eq!(request.action.args["cmd"], "ls");
+    }
+
+    #[test]
+    fn refuses_unknown_fields_naming_them() {
+        let err =
+            Request::from_json(r#"{"principal":{"agent":"a"},"action":{"tool":"t"},"grantz":[]}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("unknown field `grantz`"), "{err}");
+    }
+
+    #[test]
+    fn refuses_non_object_args() {
+        let err =
+            Request::from_json(r#"{"principal":{"agent":"a"},"action":{"tool":"t","args":[1]}}"#)
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`action.args` must be a JSON object, found an array"
+        );
+    }
+
+    #[test]
+    fn refuses_a_response_without_output() {
+        let err = Request::from_json(
+            r#"{"phase":"response","principal":{"agent":"a"},"action":{"tool":"t"}}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(err, RequestError::MissingOutput));
+    }
+
+    #[test]
+    fn output_text_keeps_strings_and_serialises_the_rest() {
+        let mut request = Request::from_json(
+            r#"{"phase":"response","principal":{"agent":"a"},"action":{"tool":"t"},"output":"plain"}"#,
+        )
+        .unwrap();
+        assert_eq!(request.output_text().unwrap(), "plain");
+        request.output = Some(serde_json::json!({"k": 1}));
+        assert_eq!(request.output_text().unwrap(), r#"{"k":1}"#);
+    }
+}
