@@ -505,6 +505,13 @@ fn classify(err: &wasmtime::Error, state: &StepState) -> Failure {
                 FailureKind::StackOverflow,
                 "call stack exhausted".to_string(),
             ),
+            // Compiled languages keep their own stack at the bottom of linear memory: running
+            // off its end is an out-of-bounds access, not a wasm stack overflow.
+            Some(Trap::MemoryOutOfBounds) => (
+                FailureKind::Trap,
+                "out of bounds memory access (often the plugin's own stack overflowing)"
+                    .to_string(),
+            ),
             Some(trap) => (FailureKind::Trap, trap.to_string()),
             None if err.to_string().contains("instance") && err.to_string().contains("limit") => {
                 (FailureKind::Instantiate, root_message(err))

@@ -1,0 +1,7 @@
+//! Integration tests: the host against real plugins built by this suite, and the `lampart`
+//! binary against real files. One binary, one module per feature.
+
+mod chain;
+mod cli;
+mod hostile;
+mod support;
