@@ -3,5 +3,6 @@
 
 mod chain;
 mod cli;
+mod engine;
 mod hostile;
 mod support;

@@ -127,33 +127,36 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("request file `{}`", path.display()))?;
             let name = path.display().to_string();
-            match serde_json::from_str::<Value>(&text) {
-                // One JSON value (pretty-printed or not): a single request.
-                Ok(_) => decide_stream(
+            // One JSON value (pretty-printed or not) is a single request; a file whose first
+            // line is a whole JSON value on its own is one request per line.
+            let first_line_is_json = text
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .is_some_and(|line| serde_json::from_str::<Value>(line).is_ok());
+            if serde_json::from_str::<Value>(&text).is_ok() || !first_line_is_json {
+                decide_stream(
                     &chain,
                     audit.as_ref(),
                     &masking,
                     &mut out,
                     std::iter::once(Ok((0, text))),
                     &name,
-                ),
-                // Otherwise one request per line.
-                Err(_) => {
-                    let lines = text
-                        .lines()
-                        .map(str::to_owned)
-                        .enumerate()
-                        .map(Ok)
-                        .collect::<Vec<_>>();
-                    decide_stream(
-                        &chain,
-                        audit.as_ref(),
-                        &masking,
-                        &mut out,
-                        lines.into_iter(),
-                        &name,
-                    )
-                }
+                )
+            } else {
+                let lines: Vec<_> = text
+                    .lines()
+                    .map(str::to_owned)
+                    .enumerate()
+                    .map(Ok)
+                    .collect();
+                decide_stream(
+                    &chain,
+                    audit.as_ref(),
+                    &masking,
+                    &mut out,
+                    lines.into_iter(),
+                    &name,
+                )
             }
         }
         _ => {
