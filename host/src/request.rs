@@ -111,6 +111,9 @@ pub enum RequestError {
     /// Not JSON, or JSON of the wrong shape.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// The request is JSON, but not an object.
+    #[error("a request must be a JSON object, found {0}")]
+    NotObject(&'static str),
     /// `action.args` is not a JSON object.
     #[error("`action.args` must be a JSON object, found {0}")]
     ArgsNotObject(&'static str),
@@ -125,6 +128,13 @@ pub enum RequestError {
 impl Request {
     /// Parses and checks one request from JSON text.
     pub fn from_json(text: &str) -> Result<Request, RequestError> {
+        match text.trim_start().chars().next() {
+            Some('{') | None => {}
+            Some(_) => {
+                let kind = serde_json::from_str::<Value>(text).map(|value| json_kind(&value))?;
+                return Err(RequestError::NotObject(kind));
+            }
+        }
         let request: Request = serde_json::from_str(text)?;
         request.validate()?;
         Ok(request)
@@ -189,6 +199,17 @@ mod tests {
             Request::from_json(r#"{"principal":{"agent":"a"},"action":{"tool":"t"},"grantz":[]}"#)
                 .unwrap_err();
         assert!(err.to_string().contains("unknown field `grantz`"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_request_that_is_not_an_object() {
+        let err = Request::from_json("[1, 2]").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a request must be a JSON object, found an array"
+        );
+        let err = Request::from_json("nope").unwrap_err();
+        assert!(err.to_string().starts_with("expected ident"), "{err}");
     }
 
     #[test]

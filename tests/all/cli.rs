@@ -219,7 +219,7 @@ fn bad_input_is_one_line_a_non_zero_exit_and_nothing_in_the_log() {
     let config = write_config(dir.path());
     let single = dir.path().join("bad.json");
     for (text, expected) in [
-        ("[1]", "invalid type: sequence, expected struct Request"),
+        ("[1]", "a request must be a JSON object, found an array"),
         (
             r#"{"principal":{"agent":"a"},"action":{"tool":"t","args":"x"}}"#,
             "`action.args` must be a JSON object",

@@ -154,7 +154,10 @@ fn a_malformed_finding_location_is_refused() {
 
 #[test]
 fn a_log_flood_is_bounded_and_changes_nothing() {
-    let chain = hostile_chain("log-flood", "");
+    let chain = hostile_chain(
+        "log-flood",
+        r#"limits = { fuel = 1_000_000_000, deadline = "10s" }"#,
+    );
     let decision = chain.decide(request(
         json!({"principal": {"agent": "a"}, "action": {"tool": "evil"}}),
     ));

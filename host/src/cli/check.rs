@@ -217,6 +217,10 @@ impl<W: Write> Output<W> {
     }
 }
 
+/// A decided request waiting for its audit record, or a line that was refused (with its
+/// line number and why).
+type InFlight = Result<(Decision, Option<Pending>), (Option<usize>, String)>;
+
 /// Decides on each line in turn, printing decisions in input order once each is durable.
 fn decide_stream<W: Write>(
     chain: &Chain,
@@ -227,8 +231,7 @@ fn decide_stream<W: Write>(
     source: &str,
 ) -> anyhow::Result<()> {
     let single = source != "stdin";
-    let mut in_flight: VecDeque<Result<(Decision, Option<Pending>), (Option<usize>, String)>> =
-        VecDeque::new();
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     for line in lines {
         let (index, text) = line.with_context(|| format!("reading {source}"))?;
         if text.trim().is_empty() {
@@ -258,7 +261,7 @@ fn decide_stream<W: Write>(
 /// Prints the oldest decision once its record is durable. An audit failure stops the run:
 /// a decision that could not be recorded is never printed as made.
 fn flush_one<W: Write>(
-    in_flight: &mut VecDeque<Result<(Decision, Option<Pending>), (Option<usize>, String)>>,
+    in_flight: &mut VecDeque<InFlight>,
     out: &mut Output<W>,
     source: &str,
 ) -> anyhow::Result<()> {
