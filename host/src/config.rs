@@ -100,12 +100,11 @@ pub enum DefaultVerdict {
     Allow,
 }
 
-/// Severities, in order, plus `never`.
+/// The severities that can deny, in order, plus `never`. `info` is not one of them: an
+/// info finding explains, it never denies on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Threshold {
-    /// Every finding denies.
-    Info,
     /// Low and above.
     Low,
     /// Medium and above.
@@ -517,6 +516,10 @@ mod tests {
             (
                 "[chain]\ndeny-at = \"severe\"\n",
                 "unknown variant `severe`",
+            ),
+            (
+                "[chain]\ndeny-at = \"info\"\n",
+                "unknown variant `info`, expected one of `low`",
             ),
         ] {
             let err = parse(text).unwrap_err().to_string();

@@ -136,7 +136,7 @@ pub fn decision_line(decision: &Decision) -> String {
     };
     let id = decision.request.id.as_deref().unwrap_or("-");
     format!(
-        "{verdict:<7} {id:<12} {:<10} {:<14} {}",
+        "{verdict:<7} {id:<10} {:<14} {:<14} {}",
         decision.request.principal.agent, decision.request.action.tool, decision.reason
     )
 }

@@ -231,7 +231,7 @@ fn deny_at_sets_which_findings_deny() {
         ("medium", Verdict::Deny),
         ("high", Verdict::Allow),
         ("never", Verdict::Allow),
-        ("info", Verdict::Deny),
+        ("low", Verdict::Deny),
     ] {
         let chain = scripted(
             finding,
@@ -368,6 +368,21 @@ fn invalid_tool_rules_settings_are_refused_at_load_with_the_plugins_message() {
     let text = err.to_string();
     assert!(
         text.contains("step `rules`") && text.contains("maxx"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_misspelled_setting_is_refused_at_load_not_silently_ignored() {
+    let err = crate::support::try_chain(&format!(
+        "[[step]]\nname = \"rules\"\nplugin = {}\nsettings = {{ rule = [] }}\n",
+        toml_path(&plugin("tool-rules"))
+    ))
+    .err()
+    .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("setting `rule`: unknown setting (known: `rules`"),
         "{text}"
     );
 }

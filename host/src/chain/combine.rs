@@ -19,10 +19,10 @@ pub struct Outcome {
     pub missing_scopes: Vec<String>,
 }
 
-/// True if a finding of this severity meets the threshold.
+/// True if a finding of this severity meets the threshold; info findings never do.
 pub fn meets(severity: Severity, threshold: Threshold) -> bool {
     let rank = match severity {
-        Severity::Info => Threshold::Info,
+        Severity::Info => return false,
         Severity::Low => Threshold::Low,
         Severity::Medium => Threshold::Medium,
         Severity::High => Threshold::High,

@@ -226,4 +226,8 @@ impl host::Host for StepState {
     fn setting(&mut self, key: String) -> Option<String> {
         self.settings.get(&key).cloned()
     }
+
+    fn setting_keys(&mut self) -> Vec<String> {
+        self.settings.keys().cloned().collect()
+    }
 }
