@@ -500,7 +500,7 @@ fn json_eq_numbers() {
 #[test]
 fn a_misspelled_setting_is_an_error() {
     let settings = MapSettings::new().with("rule", "[]");
-    let e = load(&settings).err().expect("refused");
+    let e = load(&settings).expect_err("refused");
     assert_eq!(
         e,
         "setting `rule`: unknown setting (known: `rules`, `trusted`, `default`)"
