@@ -23,6 +23,7 @@
 //! digest = "blake3:…"     # optional pin: a different file refuses to load
 //! kind = "inspector"      # optional: checked against what the component exports
 //! mode = "enforce"        # or "monitor": run and record, never decide
+//! instance = "fresh"      # or "warm": reuse instances between decisions (faster, less isolated)
 //! applies-to = { tools = ["shell", "exec*"], phases = ["request"] }
 //! limits = { fuel = 5_000_000 }
 //! settings = { fields = ["/cmd"] }
@@ -36,7 +37,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Kind, Limits};
+use crate::engine::{InstanceMode, Kind, Limits};
 use crate::request::Phase;
 
 /// A chain config as written.
@@ -267,6 +268,9 @@ pub struct StepConfig {
     /// Whether the step's verdict counts.
     #[serde(default)]
     pub mode: Mode,
+    /// `fresh` (default): a new instance per call; `warm`: instances reused between calls.
+    #[serde(default)]
+    pub instance: InstanceMode,
     /// Which tools and phases the step sees; defaults to what the plugin describes.
     #[serde(default)]
     pub applies_to: AppliesTo,

@@ -6,3 +6,4 @@ mod cli;
 mod engine;
 mod hostile;
 mod support;
+mod warm;

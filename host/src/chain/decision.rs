@@ -141,7 +141,7 @@ pub struct StepRecord {
     pub kind: Kind,
     /// Enforce or monitor.
     pub mode: Mode,
-    /// `fresh`: a new instance for this call.
+    /// `fresh` (a new instance for this call) or `warm` (a reused one).
     pub instance: &'static str,
     /// What the step answered.
     #[serde(flatten)]

@@ -178,11 +178,8 @@ impl Chain {
                 .to_hex()
         );
         let mut input = wit_input(&id, &request);
-        let mut target = match request.phase {
-            Phase::Response => request.output.clone().unwrap_or(Value::Null),
-            Phase::Request | Phase::Elevation => request.action.args.clone(),
-        };
-        let mut redacted = false;
+        // What redactions apply to: copied only once an inspector asks for one.
+        let mut redacted: Option<Value> = None;
         let mut records = Vec::new();
         let mut findings = Vec::new();
         let mut labels = request.labels.clone();
@@ -205,15 +202,21 @@ impl Chain {
                     record.labels = inspection.labels.clone();
                     record.redactions = inspection.redactions.len();
                     if step.mode == Mode::Enforce {
-                        let mut redacting = target.clone();
-                        match inspection
-                            .redactions
-                            .iter()
-                            .try_for_each(|r| redact::apply(&mut redacting, r))
-                        {
+                        let mut redacting = (!inspection.redactions.is_empty()).then(|| {
+                            redacted
+                                .clone()
+                                .unwrap_or_else(|| redaction_target(&request))
+                        });
+                        match redacting.iter_mut().try_for_each(|target| {
+                            inspection
+                                .redactions
+                                .iter()
+                                .try_for_each(|r| redact::apply(target, r))
+                        }) {
                             Ok(()) => {
-                                redacted |= !inspection.redactions.is_empty();
-                                target = redacting;
+                                if redacting.is_some() {
+                                    redacted = redacting;
+                                }
                                 findings.extend(record.findings.iter().cloned());
                                 input.findings.extend(inspection.findings);
                                 add_labels(&mut labels, &inspection.labels);
@@ -278,7 +281,7 @@ impl Chain {
             missing_scopes: outcome.missing_scopes,
             findings,
             labels,
-            redacted: redacted.then_some(target),
+            redacted,
             steps: records,
             revision: self.revision.clone(),
             chain: self.name.clone(),
@@ -362,7 +365,13 @@ fn load_step(
         .clone()
         .unwrap_or_else(|| format!("step-{}", index + 1));
     let plugin = engine
-        .prepare(&loaded, &provisional, Arc::new(settings), limits)
+        .prepare(
+            &loaded,
+            &provisional,
+            Arc::new(settings),
+            limits,
+            step_config.instance,
+        )
         .map_err(|source| ChainError::Plugin {
             step: label.clone(),
             source,
@@ -401,6 +410,14 @@ fn load_step(
         plugin_tools,
         phases,
     })
+}
+
+/// What a request's redactions apply to: the output in the response phase, else the arguments.
+fn redaction_target(request: &Request) -> Value {
+    match request.phase {
+        Phase::Response => request.output.clone().unwrap_or(Value::Null),
+        Phase::Request | Phase::Elevation => request.action.args.clone(),
+    }
 }
 
 /// A glob set; an empty list matches every tool.
@@ -460,7 +477,7 @@ fn base_record<T>(step: &Step, call: &Call<T>) -> StepRecord {
         plugin: step.digest.clone(),
         kind: step.plugin.kind(),
         mode: step.mode,
-        instance: "fresh",
+        instance: step.plugin.instance_mode().as_str(),
         verdict: StepVerdict::Failed,
         findings: Vec::new(),
         labels: Vec::new(),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Subcommand;
-use lampart::engine::{Limits, bindings::Phase};
+use lampart::engine::{InstanceMode, Limits, bindings::Phase};
 use serde_json::json;
 
 #[derive(Debug, Subcommand)]
@@ -25,7 +25,13 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
         PluginCommand::Inspect { file, json } => {
             let engine = super::start_engine(None, None)?;
             let loaded = engine.load_file(&file)?;
-            let plugin = engine.prepare(&loaded, "inspect", Arc::default(), Limits::default())?;
+            let plugin = engine.prepare(
+                &loaded,
+                "inspect",
+                Arc::default(),
+                Limits::default(),
+                InstanceMode::Fresh,
+            )?;
             let (imports, exports) = loaded.interface(&engine);
             let info = plugin.info();
             let phases: Vec<&str> = info

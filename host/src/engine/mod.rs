@@ -11,7 +11,9 @@ pub mod bindings;
 mod cache;
 mod output;
 mod sandbox;
+mod stderr;
 mod ticker;
+mod warm;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +31,7 @@ use bindings::{inspector::InspectorPre, policy::PolicyPre};
 use cache::ComponentCache;
 use sandbox::StepState;
 use ticker::EpochTicker;
+use warm::{Exports, Live, WarmPool};
 
 /// Engine-wide settings, fixed when the engine starts.
 #[derive(Debug, Clone)]
@@ -96,6 +99,33 @@ impl Kind {
         }
     }
 }
+
+/// Whether a step gets a new instance for every call or reuses warm ones.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceMode {
+    /// A new instance in a new store for every call: nothing survives a decision.
+    #[default]
+    Fresh,
+    /// Instances are reused between calls (one per concurrent caller) and dropped after any
+    /// failure. Faster; a plugin's memory survives from one decision to the next.
+    Warm,
+}
+
+impl InstanceMode {
+    /// The mode's name in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceMode::Fresh => "fresh",
+            InstanceMode::Warm => "warm",
+        }
+    }
+}
+
+/// Idle warm instances kept per plugin: more than any machine's concurrent callers need.
+const MAX_IDLE_WARM: usize = 64;
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -236,13 +266,15 @@ impl Engine {
         })
     }
 
-    /// Links a loaded component for repeated calls and asks it to describe itself.
+    /// Links a loaded component for repeated calls and asks it to describe itself (in a
+    /// fresh instance, whatever `instance` says).
     pub fn prepare(
         &self,
         loaded: &LoadedComponent,
         step: &str,
         settings: Settings,
         limits: Limits,
+        instance: InstanceMode,
     ) -> Result<Plugin, EngineError> {
         let plugin_error = |message: String| EngineError::Plugin {
             path: loaded.path.clone(),
@@ -274,28 +306,29 @@ impl Engine {
             },
             settings,
             pre,
+            instance,
+            warm: None,
         };
-        let described = self.call(&plugin, limits, |pre, store| match pre {
-            PluginPre::Policy(pre) => pre.instantiate(&mut *store)?.call_describe(&mut *store),
-            PluginPre::Inspector(pre) => pre.instantiate(&mut *store)?.call_describe(&mut *store),
+        let described = self.run(&plugin, limits, |exports, store| match exports {
+            Exports::Policy(policy) => policy.call_describe(store),
+            Exports::Inspector(inspector) => inspector.call_describe(store),
         });
-        match described.result {
-            Ok(info) => {
-                output::check_info(&info).map_err(|m| plugin_error(format!("describe(): {m}")))?;
-                plugin.info = info;
-                Ok(plugin)
-            }
-            Err(failure) => Err(plugin_error(format!("describe() failed: {failure}"))),
+        let info = described
+            .result
+            .map_err(|failure| plugin_error(format!("describe() failed: {failure}")))?;
+        output::check_info(&info).map_err(|m| plugin_error(format!("describe(): {m}")))?;
+        plugin.info = info;
+        if instance == InstanceMode::Warm {
+            plugin.warm = Some(WarmPool::new(MAX_IDLE_WARM));
         }
+        Ok(plugin)
     }
 
-    /// Runs a policy's `evaluate` in a fresh instance.
+    /// Runs a policy's `evaluate`, in a fresh or warm instance as the plugin was prepared.
     pub fn evaluate(&self, plugin: &Plugin, input: &Input, limits: Limits) -> Call<Decision> {
-        let mut call = self.call(plugin, limits, |pre, store| match pre {
-            PluginPre::Policy(pre) => pre
-                .instantiate(&mut *store)?
-                .call_evaluate(&mut *store, input),
-            PluginPre::Inspector(_) => wasmtime::bail!("an inspector has no `evaluate`"),
+        let mut call = self.run(plugin, limits, |exports, store| match exports {
+            Exports::Policy(policy) => policy.call_evaluate(store, input),
+            Exports::Inspector(_) => wasmtime::bail!("an inspector has no `evaluate`"),
         });
         if let Ok(decision) = &call.result
             && let Err(message) = output::check_decision(decision)
@@ -308,13 +341,11 @@ impl Engine {
         call
     }
 
-    /// Runs an inspector's `inspect` in a fresh instance.
+    /// Runs an inspector's `inspect`, in a fresh or warm instance as the plugin was prepared.
     pub fn inspect(&self, plugin: &Plugin, input: &Input, limits: Limits) -> Call<Inspection> {
-        let mut call = self.call(plugin, limits, |pre, store| match pre {
-            PluginPre::Inspector(pre) => pre
-                .instantiate(&mut *store)?
-                .call_inspect(&mut *store, input),
-            PluginPre::Policy(_) => wasmtime::bail!("a policy has no `inspect`"),
+        let mut call = self.run(plugin, limits, |exports, store| match exports {
+            Exports::Inspector(inspector) => inspector.call_inspect(store, input),
+            Exports::Policy(_) => wasmtime::bail!("a policy has no `inspect`"),
         });
         if let Ok(inspection) = &call.result
             && let Err(message) = output::check_inspection(inspection)
@@ -327,14 +358,8 @@ impl Engine {
         call
     }
 
-    /// One call in a fresh store: set the limits, run, measure, classify any failure.
-    fn call<T>(
-        &self,
-        plugin: &Plugin,
-        limits: Limits,
-        run: impl FnOnce(&PluginPre, &mut Store<StepState>) -> wasmtime::Result<T>,
-    ) -> Call<T> {
-        let started = Instant::now();
+    /// A new store for one of the plugin's instances.
+    fn new_store(&self, plugin: &Plugin, limits: Limits) -> Store<StepState> {
         let memory = limits.memory.min(self.options.max_memory);
         let state = StepState::new(
             Arc::clone(&plugin.step),
@@ -343,20 +368,45 @@ impl Engine {
         );
         let mut store = Store::new(&self.wasmtime, state);
         store.limiter(|state| &mut state.cap);
-        let result = store.set_fuel(limits.fuel).and_then(|()| {
+        store
+    }
+
+    /// One call: take a warm instance or make a fresh one, set the limits, run, measure,
+    /// classify any failure, and give a warm instance back if the call succeeded.
+    fn run<T>(
+        &self,
+        plugin: &Plugin,
+        limits: Limits,
+        call: impl FnOnce(&Exports, &mut Store<StepState>) -> wasmtime::Result<T>,
+    ) -> Call<T> {
+        let started = Instant::now();
+        let (mut store, mut exports) = match plugin.warm.as_ref().and_then(WarmPool::take) {
+            Some(live) => (live.store, Some(live.exports)),
+            None => (self.new_store(plugin, limits), None),
+        };
+        store.data_mut().begin_call();
+        let result = (|| {
+            store.set_fuel(limits.fuel)?;
             store.set_epoch_deadline(self.ticker.ticks_for(limits.deadline));
             store.epoch_deadline_trap();
-            run(&plugin.pre, &mut store)
-        });
+            let exports = match &mut exports {
+                Some(exports) => exports,
+                None => exports.insert(plugin.instantiate(&mut store)?),
+            };
+            call(exports, &mut store)
+        })();
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let result = result.map_err(|err| classify(&err, store.data()));
-        let state = store.into_data();
+        let (logs, logs_dropped) = store.data_mut().take_logs();
+        if let (Some(pool), Ok(_), Some(exports)) = (&plugin.warm, &result, exports) {
+            pool.put(Live { store, exports });
+        }
         Call {
             result,
             fuel_used,
             elapsed: started.elapsed(),
-            logs: state.logs,
-            logs_dropped: state.logs_dropped,
+            logs,
+            logs_dropped,
         }
     }
 }
@@ -402,9 +452,24 @@ pub struct Plugin {
     info: Info,
     settings: Settings,
     pre: PluginPre,
+    instance: InstanceMode,
+    warm: Option<WarmPool>,
 }
 
 impl Plugin {
+    /// Whether calls get fresh or warm instances.
+    pub fn instance_mode(&self) -> InstanceMode {
+        self.instance
+    }
+
+    /// A new instance in `store`.
+    fn instantiate(&self, store: &mut Store<StepState>) -> wasmtime::Result<Exports> {
+        Ok(match &self.pre {
+            PluginPre::Policy(pre) => Exports::Policy(pre.instantiate(&mut *store)?),
+            PluginPre::Inspector(pre) => Exports::Inspector(pre.instantiate(&mut *store)?),
+        })
+    }
+
     /// What the plugin said about itself when it was loaded.
     pub fn info(&self) -> &Info {
         &self.info
@@ -519,18 +584,41 @@ fn classify(err: &wasmtime::Error, state: &StepState) -> Failure {
             None => (FailureKind::Trap, root_message(err)),
         }
     };
-    let stderr = state.stderr_text();
-    if let Some(line) = stderr
-        .lines()
-        .find(|line| line.contains("panicked"))
-        .or(stderr.lines().last())
-    {
-        message.push_str(&format!(" ({})", line.trim()));
+    if let Some(said) = last_words(&state.stderr_text()) {
+        message.push_str(&format!(" ({said})"));
     }
     if let Some(line) = state.last_error_log() {
         message.push_str(&format!(" (plugin log: {line})"));
     }
     Failure { kind, message }
+}
+
+/// What a plugin said on standard error before it failed, on one line: from a Rust panic
+/// (`thread '…' panicked at FILE:LINE:` and the message after it) when there is one, else its
+/// last line; at most 300 characters.
+fn last_words(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let from = lines
+        .iter()
+        .rposition(|line| line.contains("panicked at"))
+        .or(lines.len().checked_sub(1))?;
+    let mut said: String = lines[from..]
+        .iter()
+        .take(2)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some(start) = said.find("panicked at") {
+        said.drain(..start);
+    }
+    if said.chars().count() > 300 {
+        said = said.chars().take(300).collect::<String>() + "…";
+    }
+    Some(said)
 }
 
 /// The innermost cause of an error, on one line.
@@ -576,5 +664,22 @@ fn world_of(component: &Component, engine: &wasmtime::Engine) -> Result<Kind, St
         (true, false, _) => Ok(Kind::Policy),
         (false, true, _) => Ok(Kind::Inspector),
         (false, false, _) => Err("exports neither `evaluate` (policy) nor `inspect` (inspector)".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_words;
+
+    #[test]
+    fn a_panic_is_reported_with_its_message_on_one_line() {
+        let stderr = "noise\nthread '<unnamed>' (1) panicked at src/lib.rs:3:9:\nboom: bad input\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            last_words(stderr).unwrap(),
+            "panicked at src/lib.rs:3:9: boom: bad input"
+        );
+        assert_eq!(last_words("one\ntwo\n").unwrap(), "two");
+        assert_eq!(last_words(""), None);
+        assert!(last_words(&"x".repeat(1000)).unwrap().chars().count() <= 301);
     }
 }

@@ -4,7 +4,7 @@
 //! Determinism: the WASI interfaces a toolchain imports anyway (Rust's std, CPython, ...) are
 //! linked, but answer with a wall clock fixed at the Unix epoch, a monotonic clock that never
 //! moves, random bytes from a fixed cycle, no arguments, no environment, no files, no sockets.
-//! Standard error is captured (bounded) so a panic message can be reported with the trap.
+//! The last 4 KiB of standard error are kept so a panic message can be reported with the trap.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,19 +12,17 @@ use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{
     Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
 };
 
 use super::bindings::{Level, policy::lampart::plugin::host, policy::lampart::plugin::types};
+use super::stderr::StderrTail;
 
 /// Most log lines kept from one call; the rest are counted, not kept.
 const MAX_LOG_LINES: usize = 64;
 /// Longest log line kept; longer ones are cut.
 const MAX_LOG_LINE: usize = 1024;
-/// Bytes of standard error kept from one call.
-const STDERR_CAPACITY: usize = 4096;
 
 /// A step's settings: string values by key, shared by every call of the step.
 pub type Settings = Arc<BTreeMap<String, String>>;
@@ -107,13 +105,13 @@ pub(crate) struct StepState {
     step: Arc<str>,
     pub(crate) logs: Vec<LogLine>,
     pub(crate) logs_dropped: usize,
-    stderr: MemoryOutputPipe,
+    stderr: StderrTail,
 }
 
 impl StepState {
     /// A fresh state for one call of the named step.
     pub(crate) fn new(step: Arc<str>, settings: Settings, max_memory: usize) -> Self {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let stderr = StderrTail::default();
         let wasi = WasiCtx::builder()
             .wall_clock(FixedWallClock)
             .monotonic_clock(FixedMonotonicClock)
@@ -142,8 +140,23 @@ impl StepState {
 
     /// What the plugin wrote to standard error (a panic message, typically), trimmed.
     pub(crate) fn stderr_text(&self) -> String {
-        let bytes = self.stderr.contents();
-        String::from_utf8_lossy(&bytes).trim().to_string()
+        self.stderr.text()
+    }
+
+    /// Readies a warm instance's state for its next call: no logs, no stderr, cap not hit.
+    pub(crate) fn begin_call(&mut self) {
+        self.logs.clear();
+        self.logs_dropped = 0;
+        self.cap.hit = false;
+        self.stderr.clear();
+    }
+
+    /// Takes the call's log lines and the count of those dropped.
+    pub(crate) fn take_logs(&mut self) -> (Vec<LogLine>, usize) {
+        (
+            std::mem::take(&mut self.logs),
+            std::mem::replace(&mut self.logs_dropped, 0),
+        )
     }
 
     /// The last line the plugin logged at error level, if any.

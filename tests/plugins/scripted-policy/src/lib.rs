@@ -9,6 +9,7 @@
 //! | `abstain` | abstain |
 //! | `require` | require the scopes in setting `scopes` (comma-separated, blanks trimmed) |
 //! | `echo` | abstain, with one `info` finding `echo.input` whose message is compact JSON: `{"findings":[rule ids],"labels":[..],"grants":[..],"args":<args>,"phase":"request","output":<text or null>}` (`args` is the raw text as a JSON string when it is not JSON) |
+//! | `counter` | allow, with an `info` finding `counter` counting the calls this instance served; panics on the tool `evil` |
 //! | `loop` | loops forever |
 //! | `memory` | allocates and touches 1 MiB blocks until allocation fails (then aborts) |
 //! | `stack` | recurses without bound |
@@ -44,6 +45,7 @@ fn evaluate(input: &Input) -> Decision {
     };
     let decision = match mode.as_str() {
         "allow" => Decision::allow(),
+        "counter" => counter(input),
         "deny" => Decision::deny(setting("reason").unwrap_or_else(|| "scripted deny".into())),
         "abstain" => Decision::abstain(),
         "require" => Decision::require(
@@ -250,4 +252,17 @@ mod tests {
             std::panic::catch_unwind(|| with_settings(&[("mode", "describe-panic")], describe));
         assert!(panicked.is_err());
     }
+}
+
+/// Mode `counter`: allows, with an info finding `counter` holding how many calls this instance
+/// has served (1 in a fresh instance; growing in a warm one). Panics on the tool `evil`, so
+/// tests can check that a warm instance is dropped after a trap.
+fn counter(input: &Input) -> Decision {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+    if input.tool() == "evil" {
+        panic!("counter: refusing the tool `evil` after {calls} calls");
+    }
+    Decision::allow().with_finding(Finding::info("counter", calls.to_string()))
 }
