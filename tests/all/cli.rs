@@ -456,3 +456,56 @@ fn an_anchor_kept_elsewhere_catches_a_rewritten_log() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
 }
+
+#[test]
+fn workers_decide_in_parallel_but_record_and_print_in_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let input: Vec<String> = (0..200)
+        .map(|i| match i % 4 {
+            0 => req("shell", json!({"cmd": "rm -rf /"})),
+            1 => req("send_money", json!({"amount": 500})),
+            2 => "not json".to_string(),
+            _ => req("send_money", json!({"amount": i % 100})),
+        })
+        .collect();
+    let run = |workers: &str, audit: &Path| {
+        let out = lampart(
+            &[
+                "check",
+                "--config",
+                config.to_str().unwrap(),
+                "--workers",
+                workers,
+                "--audit-dir",
+                audit.to_str().unwrap(),
+                "-",
+            ],
+            Some(&input.join("\n")),
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let one = run("1", &dir.path().join("one"));
+    let two = run("2", &dir.path().join("two"));
+    assert_eq!(one.len(), 200);
+    let shape = |d: &Value| {
+        (
+            d["verdict"].clone(),
+            d["line"].clone(),
+            d["audit"]["seq"].clone(),
+        )
+    };
+    assert_eq!(
+        one.iter().map(shape).collect::<Vec<_>>(),
+        two.iter().map(shape).collect::<Vec<_>>()
+    );
+    let seqs: Vec<u64> = two
+        .iter()
+        .filter_map(|d| d["audit"]["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, (1..=150).collect::<Vec<_>>());
+}

@@ -1,11 +1,12 @@
 //! `lampart check`: decide on one request or a stream, print each decision, record each in
 //! the audit log before printing it.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -14,7 +15,7 @@ use lampart::chain::{Chain, Decision, Verdict};
 use lampart::config::ChainConfig;
 use lampart::record::{self, Masking};
 use lampart::request::Request;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{EXIT_ALLOW, EXIT_DENY, EXIT_ELEVATE, EXIT_ERROR};
 
@@ -39,6 +40,9 @@ pub struct CheckArgs {
     /// Do not record decisions, even if the config has an `[audit]` section.
     #[arg(long, conflicts_with = "audit_dir")]
     no_audit: bool,
+    /// Threads deciding in parallel; decisions are still recorded and printed in input order.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,52 +126,23 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         stdout: std::io::stdout().lock(),
         tally: Tally::default(),
     };
-    let result = match &args.input {
-        Some(path) if path.as_os_str() != "-" => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("request file `{}`", path.display()))?;
-            let name = path.display().to_string();
-            // One JSON value (pretty-printed or not) is a single request; a file whose first
-            // line is a whole JSON value on its own is one request per line.
-            let first_line_is_json = text
-                .lines()
-                .find(|line| !line.trim().is_empty())
-                .is_some_and(|line| serde_json::from_str::<Value>(line).is_ok());
-            if serde_json::from_str::<Value>(&text).is_ok() || !first_line_is_json {
-                decide_stream(
-                    &chain,
-                    audit.as_ref(),
-                    &masking,
-                    &mut out,
-                    std::iter::once(Ok((0, text))),
-                    &name,
-                )
-            } else {
-                let lines: Vec<_> = text
-                    .lines()
-                    .map(str::to_owned)
-                    .enumerate()
-                    .map(Ok)
-                    .collect();
-                decide_stream(
-                    &chain,
-                    audit.as_ref(),
-                    &masking,
-                    &mut out,
-                    lines.into_iter(),
-                    &name,
-                )
-            }
-        }
-        _ => {
-            let stdin = std::io::stdin().lock();
-            let lines = stdin
-                .lines()
-                .enumerate()
-                .map(|(index, line)| line.map(|l| (index, l)));
-            decide_stream(&chain, audit.as_ref(), &masking, &mut out, lines, "stdin")
-        }
+    let source = match &args.input {
+        Some(path) if path.as_os_str() != "-" => Source::file(path)?,
+        _ => Source::Stdin,
     };
+    let mut emitter = Emitter {
+        out: &mut out,
+        audit: audit.as_ref(),
+        in_flight: VecDeque::new(),
+        source: source.name(),
+    };
+    let decider = Decider {
+        chain: &chain,
+        masking: &masking,
+        audit: audit.is_some(),
+        numbered: source.numbered(),
+    };
+    let result = decide_stream(&decider, &source, &mut emitter, args.workers.max(1));
     if let Some(audit) = audit {
         audit.close()?;
     }
@@ -217,61 +192,222 @@ impl<W: Write> Output<W> {
     }
 }
 
-/// A decided request waiting for its audit record, or a line that was refused (with its
-/// line number and why).
-type InFlight = Result<(Decision, Option<Pending>), (Option<usize>, String)>;
-
-/// Decides on each line in turn, printing decisions in input order once each is durable.
-fn decide_stream<W: Write>(
-    chain: &Chain,
-    audit: Option<&AuditLog>,
-    masking: &Masking,
-    out: &mut Output<W>,
-    lines: impl Iterator<Item = std::io::Result<(usize, String)>>,
-    source: &str,
-) -> anyhow::Result<()> {
-    let single = source != "stdin";
-    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-    for line in lines {
-        let (index, text) = line.with_context(|| format!("reading {source}"))?;
-        if text.trim().is_empty() {
-            continue;
-        }
-        let line_number = (index > 0 || !single).then_some(index + 1);
-        let entry = match Request::from_json(&text) {
-            Ok(request) => {
-                let decision = chain.decide(request);
-                let pending = audit.map(|log| log.submit(record::audit_record(&decision, masking)));
-                Ok((decision, pending))
-            }
-            Err(err) => Err((line_number, err.to_string())),
-        };
-        in_flight.push_back(entry);
-        if in_flight.len() >= IN_FLIGHT {
-            flush_one(&mut in_flight, out, source)?;
-        }
-    }
-    while !in_flight.is_empty() {
-        flush_one(&mut in_flight, out, source)?;
-    }
-    out.stdout.flush()?;
-    Ok(())
+/// Where requests come from.
+enum Source {
+    /// Standard input, one request per line.
+    Stdin,
+    /// A file read whole: one request, or one per line.
+    File {
+        /// The file's name, for messages.
+        name: String,
+        /// Its text.
+        text: String,
+        /// Whether the whole text is one request.
+        single: bool,
+    },
 }
 
-/// Prints the oldest decision once its record is durable. An audit failure stops the run:
-/// a decision that could not be recorded is never printed as made.
-fn flush_one<W: Write>(
-    in_flight: &mut VecDeque<InFlight>,
-    out: &mut Output<W>,
-    source: &str,
-) -> anyhow::Result<()> {
-    match in_flight.pop_front() {
-        Some(Ok((decision, None))) => out.decision(&decision, None),
-        Some(Ok((decision, Some(pending)))) => {
-            let receipt = pending.wait().context("audit log")?;
-            out.decision(&decision, Some((receipt.seq, &receipt.hash)))
+impl Source {
+    /// Reads a request file. One JSON value (pretty-printed or not) is a single request; a
+    /// file whose first line is a whole JSON value on its own is one request per line.
+    fn file(path: &std::path::Path) -> anyhow::Result<Source> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("request file `{}`", path.display()))?;
+        let first_line_is_json = text
+            .lines()
+            .find(|line| !line.trim().is_empty())
+            .is_some_and(|line| serde_json::from_str::<Value>(line).is_ok());
+        let single = serde_json::from_str::<Value>(&text).is_ok() || !first_line_is_json;
+        Ok(Source::File {
+            name: path.display().to_string(),
+            text,
+            single,
+        })
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Source::Stdin => "stdin".into(),
+            Source::File { name, .. } => name.clone(),
         }
-        Some(Err((line, message))) => out.error(source, line, &message),
-        None => Ok(()),
+    }
+
+    /// Whether messages name line numbers.
+    fn numbered(&self) -> bool {
+        !matches!(self, Source::File { single: true, .. })
+    }
+
+    /// Calls `each` with every non-blank request text and its 0-based line index, in order.
+    fn for_each(
+        &self,
+        mut each: impl FnMut(usize, String) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        match self {
+            Source::Stdin => {
+                for (index, line) in std::io::stdin().lock().lines().enumerate() {
+                    let line = line.context("reading stdin")?;
+                    if !line.trim().is_empty() {
+                        each(index, line)?;
+                    }
+                }
+            }
+            Source::File {
+                text, single: true, ..
+            } => each(0, text.clone())?,
+            Source::File {
+                text,
+                single: false,
+                ..
+            } => {
+                for (index, line) in text.lines().enumerate() {
+                    if !line.trim().is_empty() {
+                        each(index, line.to_owned())?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A decided request with its audit record, or a line that was refused (with its line
+/// number and why).
+type Decided = Result<(Decision, Option<Map<String, Value>>), (Option<usize>, String)>;
+
+/// Turns one line into a decision and its audit record; safe to call from many threads.
+struct Decider<'a> {
+    chain: &'a Chain,
+    masking: &'a Masking,
+    audit: bool,
+    numbered: bool,
+}
+
+impl Decider<'_> {
+    fn decide(&self, index: usize, text: &str) -> Decided {
+        match Request::from_json(text) {
+            Ok(request) => {
+                let decision = self.chain.decide(request);
+                let record = self
+                    .audit
+                    .then(|| record::audit_record(&decision, self.masking));
+                Ok((decision, record))
+            }
+            Err(err) => Err((self.numbered.then_some(index + 1), err.to_string())),
+        }
+    }
+}
+
+/// Decides every request of `source` with `workers` threads. Decisions are recorded and
+/// printed in input order whatever thread made them.
+fn decide_stream<W: Write>(
+    decider: &Decider<'_>,
+    source: &Source,
+    emitter: &mut Emitter<'_, W>,
+    workers: usize,
+) -> anyhow::Result<()> {
+    if workers == 1 {
+        source.for_each(|index, text| emitter.push(decider.decide(index, &text)))?;
+        return emitter.finish();
+    }
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, usize, String)>(IN_FLIGHT);
+    let work_rx = Mutex::new(work_rx);
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Decided)>(IN_FLIGHT);
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let work_rx = &work_rx;
+            scope.spawn(move || {
+                loop {
+                    let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((order, index, text)) = next else {
+                        break;
+                    };
+                    if done_tx.send((order, decider.decide(index, &text))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let reader = scope.spawn(move || {
+            let mut order = 0;
+            source.for_each(|index, text| {
+                work_tx
+                    .send((order, index, text))
+                    .map_err(|_| anyhow::anyhow!("workers stopped"))?;
+                order += 1;
+                Ok(())
+            })
+        });
+        // Put decisions back in input order before recording and printing them.
+        let mut waiting = BTreeMap::new();
+        let mut next = 0u64;
+        let mut emitted = Ok(());
+        for (order, decided) in done_rx {
+            waiting.insert(order, decided);
+            while let Some(decided) = waiting.remove(&next) {
+                next += 1;
+                if emitted.is_ok() {
+                    emitted = emitter.push(decided);
+                }
+            }
+            if emitted.is_err() {
+                break;
+            }
+        }
+        emitted?;
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the input reader panicked"))??;
+        emitter.finish()
+    })
+}
+
+/// Records decisions in the audit log and prints each once its record is durable, keeping
+/// up to [`IN_FLIGHT`] in flight so that group commit can batch them.
+struct Emitter<'a, W: Write> {
+    out: &'a mut Output<W>,
+    audit: Option<&'a AuditLog>,
+    in_flight: VecDeque<Result<(Decision, Option<Pending>), (Option<usize>, String)>>,
+    source: String,
+}
+
+impl<W: Write> Emitter<'_, W> {
+    fn push(&mut self, decided: Decided) -> anyhow::Result<()> {
+        let entry = decided.map(|(decision, record)| {
+            let pending = match (self.audit, record) {
+                (Some(log), Some(record)) => Some(log.submit(record)),
+                _ => None,
+            };
+            (decision, pending)
+        });
+        self.in_flight.push_back(entry);
+        if self.in_flight.len() >= IN_FLIGHT {
+            self.flush_one()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        while !self.in_flight.is_empty() {
+            self.flush_one()?;
+        }
+        self.out.stdout.flush()?;
+        Ok(())
+    }
+
+    /// Prints the oldest decision once its record is durable. An audit failure stops the
+    /// run: a decision that could not be recorded is never printed as made.
+    fn flush_one(&mut self) -> anyhow::Result<()> {
+        match self.in_flight.pop_front() {
+            Some(Ok((decision, None))) => self.out.decision(&decision, None),
+            Some(Ok((decision, Some(pending)))) => {
+                let receipt = pending.wait().context("audit log")?;
+                self.out
+                    .decision(&decision, Some((receipt.seq, &receipt.hash)))
+            }
+            Some(Err((line, message))) => self.out.error(&self.source, line, &message),
+            None => Ok(()),
+        }
     }
 }
