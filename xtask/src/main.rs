@@ -3,7 +3,10 @@
 //! - `demo`: install the wasm target if missing, build the plugins and the host, and run the
 //!   demo requests through the demo chain, then verify the audit log it wrote;
 //! - `test`: the same builds, then every test of the workspace;
-//! - `plugins`: build the first-party plugins into `dist/plugins/`.
+//! - `plugins`: build the first-party plugins into `dist/plugins/`;
+//! - `bench`: the same builds, then every benchmark (Lampart against bare wasmtime, native
+//!   Rust, Cedar and regorus; the audit log; `lampart check` scaling), regenerating the
+//!   tables of `BENCHMARKS.md` and `docs/benchmarks.svg`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -27,7 +30,10 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "test" => test(&rest),
         "plugins" => plugins().map(|_| ()),
-        _ => Err("usage: cargo xtask <demo | test [cargo test args] | plugins>".to_string()),
+        "bench" => bench(&rest),
+        _ => {
+            Err("usage: cargo xtask <demo | test [cargo test args] | plugins | bench>".to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -133,5 +139,15 @@ fn demo() -> Result<(), String> {
 
 fn test(extra: &[String]) -> Result<(), String> {
     plugins()?;
-    run(cargo().args(["test", "--workspace"]).args(extra))
+    // The benchmark crate's own tests (the peers' verdict gate) run with every benchmark;
+    // compiling Cedar and regorus for them here would double the suite's build time.
+    run(cargo().args(["test", "--workspace", "--exclude", "lampart-bench"]).args(extra))
+}
+
+fn bench(extra: &[String]) -> Result<(), String> {
+    plugins()?;
+    run(cargo().args(["build", "--release", "-p", "lampart"]))?;
+    run(cargo()
+        .args(["bench", "-p", "lampart-bench", "--bench", "decide", "--"])
+        .args(extra))
 }
