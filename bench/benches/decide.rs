@@ -4,7 +4,9 @@
 //! Before anything is timed, every engine must give the expected verdict on every request.
 //! Criterion reports each case; a second pass records every call's latency to give the median
 //! and p99 from one run. Results go to `bench/results.json`, `BENCHMARKS.md` and
-//! `docs/benchmarks.svg`. `LAMPART_BENCH_QUICK=1` shortens every phase (for a smoke run).
+//! `docs/benchmarks.svg`. `LAMPART_BENCH_QUICK=1` shortens every phase (for a smoke run);
+//! `LAMPART_BENCH_ONLY=<text>` times only the engines whose name contains it, and writes
+//! nothing (for profiling one case).
 
 use std::time::Duration;
 
@@ -39,6 +41,10 @@ fn main() {
         engines.len(),
         REQUESTS.len()
     );
+    let only = std::env::var("LAMPART_BENCH_ONLY").ok();
+    if let Some(only) = &only {
+        engines.retain(|engine| engine.name().contains(only.as_str()));
+    }
 
     let requests: Vec<&str> = REQUESTS.iter().map(|(_, json, _)| *json).collect();
     let mut criterion = Criterion::default()
@@ -70,6 +76,9 @@ fn main() {
         results.latency.push(latency);
     }
 
+    if only.is_some() {
+        return;
+    }
     let record = sample_record(&engine);
     let duration = Duration::from_millis(if quick { 300 } else { 3000 });
     for (writers, pipelined) in [(1, false), (8, false), (1, true), (8, true)] {

@@ -59,7 +59,7 @@ pub fn audit_record(decision: &Decision, masking: &Masking) -> Map<String, Value
         json!(humantime::format_rfc3339_micros(decision.time).to_string()),
     );
     record.insert("request_id".into(), json!(request.id));
-    record.insert("input_digest".into(), json!(decision.input_digest));
+    record.insert("input_digest".into(), json!(decision.input_digest()));
     record.insert("phase".into(), json!(request.phase));
     record.insert("principal".into(), json!(request.principal));
     record.insert("tool".into(), json!(request.action.tool));

@@ -162,7 +162,7 @@ fn decisions_are_deterministic_down_to_the_fuel() {
     let first = call("send_money", &["finance"], args.clone(), &[]);
     let second = call("send_money", &["finance"], args, &[]);
     assert_eq!(first.verdict, second.verdict);
-    assert_eq!(first.input_digest, second.input_digest);
+    assert_eq!(first.input_digest(), second.input_digest());
     assert_eq!(first.revision, second.revision);
     for (a, b) in first.steps.iter().zip(&second.steps) {
         assert_eq!(

@@ -129,7 +129,13 @@ pub fn lampart(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = command.spawn().expect("lampart runs");
     let mut input = child.stdin.take().expect("stdin");
     if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).expect("write stdin");
+        // A run that fails early (a bad config) exits without reading its input.
+        match input.write_all(text.as_bytes()) {
+            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                panic!("write stdin: {err}")
+            }
+            _ => {}
+        }
     }
     drop(input);
     child.wait_with_output().expect("lampart finishes")

@@ -141,7 +141,9 @@ fn test(extra: &[String]) -> Result<(), String> {
     plugins()?;
     // The benchmark crate's own tests (the peers' verdict gate) run with every benchmark;
     // compiling Cedar and regorus for them here would double the suite's build time.
-    run(cargo().args(["test", "--workspace", "--exclude", "lampart-bench"]).args(extra))
+    run(cargo()
+        .args(["test", "--workspace", "--exclude", "lampart-bench"])
+        .args(extra))
 }
 
 fn bench(extra: &[String]) -> Result<(), String> {

@@ -168,6 +168,15 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+impl Decision {
+    /// `blake3:<hex>` of the request's canonical JSON: what was decided on, for replay.
+    /// Computed when asked (the audit record asks), not on every decision.
+    pub fn input_digest(&self) -> String {
+        let request = serde_json::to_value(&self.request).unwrap_or(Value::Null);
+        format!("blake3:{}", crate::canonical::digest(&request).to_hex())
+    }
+}
+
 /// A chain's decision on one request.
 #[derive(Debug, Clone)]
 pub struct Decision {
@@ -177,8 +186,6 @@ pub struct Decision {
     pub time: SystemTime,
     /// The request as decided on.
     pub request: Request,
-    /// `blake3:<hex>` of the request's canonical JSON.
-    pub input_digest: String,
     /// The final verdict.
     pub verdict: Verdict,
     /// Why, in one line.

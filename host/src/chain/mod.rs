@@ -172,11 +172,6 @@ impl Chain {
     pub fn decide(&self, request: Request) -> Decision {
         let id = uuid::Uuid::now_v7().to_string();
         let time = SystemTime::now();
-        let input_digest = format!(
-            "blake3:{}",
-            crate::canonical::digest(&serde_json::to_value(&request).unwrap_or(Value::Null))
-                .to_hex()
-        );
         let mut input = wit_input(&id, &request);
         // What redactions apply to: copied only once an inspector asks for one.
         let mut redacted: Option<Value> = None;
@@ -275,7 +270,6 @@ impl Chain {
             id,
             time,
             request,
-            input_digest,
             verdict: outcome.verdict,
             reason: outcome.reason,
             missing_scopes: outcome.missing_scopes,

@@ -23,6 +23,9 @@ use super::{EXIT_ALLOW, EXIT_DENY, EXIT_ELEVATE, EXIT_ERROR};
 /// commit to batch well, small enough that output follows input closely.
 const IN_FLIGHT: usize = 256;
 
+/// Requests handed to a worker at a time.
+const CHUNK: usize = 64;
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The chain config (TOML).
@@ -309,20 +312,26 @@ fn decide_stream<W: Write>(
         source.for_each(|index, text| emitter.push(decider.decide(index, &text)))?;
         return emitter.finish();
     }
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, usize, String)>(IN_FLIGHT);
+    // Lines travel in chunks, and decisions come back in chunks: one channel message per
+    // line would cost more in thread wake-ups than a warm decision itself.
+    let (work_tx, work_rx) = mpsc::sync_channel::<Vec<(u64, usize, String)>>(workers * 2);
     let work_rx = Mutex::new(work_rx);
     std::thread::scope(|scope| {
-        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Decided)>(IN_FLIGHT);
+        let (done_tx, done_rx) = mpsc::sync_channel::<Vec<(u64, Decided)>>(workers * 2);
         for _ in 0..workers {
             let done_tx = done_tx.clone();
             let work_rx = &work_rx;
             scope.spawn(move || {
                 loop {
                     let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok((order, index, text)) = next else {
+                    let Ok(chunk) = next else {
                         break;
                     };
-                    if done_tx.send((order, decider.decide(index, &text))).is_err() {
+                    let decided = chunk
+                        .into_iter()
+                        .map(|(order, index, text)| (order, decider.decide(index, &text)))
+                        .collect();
+                    if done_tx.send(decided).is_err() {
                         break;
                     }
                 }
@@ -331,19 +340,30 @@ fn decide_stream<W: Write>(
         drop(done_tx);
         let reader = scope.spawn(move || {
             let mut order = 0;
+            let mut chunk = Vec::with_capacity(CHUNK);
             source.for_each(|index, text| {
-                work_tx
-                    .send((order, index, text))
-                    .map_err(|_| anyhow::anyhow!("workers stopped"))?;
+                chunk.push((order, index, text));
                 order += 1;
+                if chunk.len() == CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    work_tx
+                        .send(full)
+                        .map_err(|_| anyhow::anyhow!("workers stopped"))?;
+                }
                 Ok(())
-            })
+            })?;
+            if !chunk.is_empty() {
+                work_tx
+                    .send(chunk)
+                    .map_err(|_| anyhow::anyhow!("workers stopped"))?;
+            }
+            Ok::<(), anyhow::Error>(())
         });
         // Put decisions back in input order before recording and printing them.
         let mut waiting = BTreeMap::new();
         let mut next = 0u64;
         let mut emitted = Ok(());
-        for (order, decided) in done_rx {
+        for (order, decided) in done_rx.into_iter().flatten() {
             waiting.insert(order, decided);
             while let Some(decided) = waiting.remove(&next) {
                 next += 1;

@@ -75,12 +75,30 @@ pub fn evaluate_with(settings: &impl Settings, input: &Input) -> Decision {
     }
 }
 
+/// Runs `f` on the step's settings, read and checked once per instance: they cannot change
+/// while an instance lives, so a warm instance parses them on its first call only. (Native
+/// unit tests change settings between tests, so there they are read every time.)
+fn with_config<R>(f: impl FnOnce(&Result<Config, String>) -> R) -> R {
+    #[cfg(target_arch = "wasm32")]
+    {
+        static CONFIG: std::sync::OnceLock<Result<Config, String>> = std::sync::OnceLock::new();
+        f(CONFIG.get_or_init(|| load(&HostSettings)))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        f(&load(&HostSettings))
+    }
+}
+
 fn evaluate(input: &Input) -> Decision {
-    evaluate_with(&HostSettings, input)
+    with_config(|config| match config {
+        Ok(config) => decide(config, input),
+        Err(e) => Decision::deny(e.clone()),
+    })
 }
 
 fn describe() -> Info {
-    if let Err(e) = load(&HostSettings) {
+    if let Some(e) = with_config(|config| config.as_ref().err().cloned()) {
         log::error(&e);
         panic!("{e}");
     }
