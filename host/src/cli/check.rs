@@ -383,12 +383,15 @@ fn decide_stream<W: Write>(
     })
 }
 
+/// A decision whose audit record is being written, or a refused line (line number, why).
+type Recording = Result<(Decision, Option<Pending>), (Option<usize>, String)>;
+
 /// Records decisions in the audit log and prints each once its record is durable, keeping
 /// up to [`IN_FLIGHT`] in flight so that group commit can batch them.
 struct Emitter<'a, W: Write> {
     out: &'a mut Output<W>,
     audit: Option<&'a AuditLog>,
-    in_flight: VecDeque<Result<(Decision, Option<Pending>), (Option<usize>, String)>>,
+    in_flight: VecDeque<Recording>,
     source: String,
 }
 

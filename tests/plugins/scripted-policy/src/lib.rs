@@ -154,6 +154,19 @@ fn trap() -> ! {
 
 lampart_sdk::export_policy!(evaluate, describe = describe);
 
+/// Mode `counter`: allows, with an info finding `counter` holding how many calls this instance
+/// has served (1 in a fresh instance; growing in a warm one). Panics on the tool `evil`, so
+/// tests can check that a warm instance is dropped after a trap.
+fn counter(input: &Input) -> Decision {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+    if input.tool() == "evil" {
+        panic!("counter: refusing the tool `evil` after {calls} calls");
+    }
+    Decision::allow().with_finding(Finding::info("counter", calls.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,17 +265,4 @@ mod tests {
             std::panic::catch_unwind(|| with_settings(&[("mode", "describe-panic")], describe));
         assert!(panicked.is_err());
     }
-}
-
-/// Mode `counter`: allows, with an info finding `counter` holding how many calls this instance
-/// has served (1 in a fresh instance; growing in a warm one). Panics on the tool `evil`, so
-/// tests can check that a warm instance is dropped after a trap.
-fn counter(input: &Input) -> Decision {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static CALLS: AtomicU64 = AtomicU64::new(0);
-    let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
-    if input.tool() == "evil" {
-        panic!("counter: refusing the tool `evil` after {calls} calls");
-    }
-    Decision::allow().with_finding(Finding::info("counter", calls.to_string()))
 }
