@@ -101,11 +101,14 @@ fn main() {
         lampart.display()
     );
     let (config, requests_file) = scaling_inputs(&work, count);
-    for workers in [1, 2] {
-        let _ = std::fs::remove_dir_all(work.join("scaling-audit"));
-        let rate = measure::check_rate(&lampart, &config, &requests_file, count, workers);
-        println!("{:<36} {:>9.0} decisions/s", rate.name, rate.per_second);
-        results.scaling.push(rate);
+    for audit in [false, true] {
+        for workers in [1, 2] {
+            let _ = std::fs::remove_dir_all(work.join("scaling-audit"));
+            let rate =
+                measure::check_rate(&lampart, &config, &requests_file, count, workers, audit);
+            println!("{:<36} {:>9.0} decisions/s", rate.name, rate.per_second);
+            results.scaling.push(rate);
+        }
     }
 
     results.date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();

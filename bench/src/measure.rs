@@ -163,13 +163,15 @@ pub fn audit_rate(
     }
 }
 
-/// Decisions per second of `lampart check --workers N` over a JSON Lines file.
+/// Decisions per second of `lampart check --workers N` over a JSON Lines file, recording
+/// every decision durably when `audit` is set.
 pub fn check_rate(
     lampart: &Path,
     config: &Path,
     requests: &Path,
     count: usize,
     workers: usize,
+    audit: bool,
 ) -> Rate {
     let started = Instant::now();
     let status = Command::new(lampart)
@@ -177,6 +179,7 @@ pub fn check_rate(
         .arg(config)
         .arg(requests)
         .args(["--workers", &workers.to_string()])
+        .args(if audit { &[][..] } else { &["--no-audit"][..] })
         .stdout(Stdio::null())
         .status()
         .expect("lampart runs");
@@ -187,8 +190,9 @@ pub fn check_rate(
     );
     Rate {
         name: format!(
-            "lampart check, {workers} worker{}",
-            if workers == 1 { "" } else { "s" }
+            "lampart check, {workers} worker{}, audit {}",
+            if workers == 1 { "" } else { "s" },
+            if audit { "on" } else { "off" }
         ),
         per_second: count as f64 / elapsed,
         p50_ns: None,

@@ -133,15 +133,22 @@ pub fn markdown(results: &Results) -> String {
     }
     let rate =
         |rates: &[Rate], name: &str| rates.iter().find(|r| r.name == name).map(|r| r.per_second);
-    if let (Some(one), Some(two)) = (
-        rate(&results.scaling, "lampart check, 1 worker"),
-        rate(&results.scaling, "lampart check, 2 workers"),
-    ) {
-        target(
-            "two workers ≥ 1.8× one",
-            format!("{:.2}×", two / one),
-            Some(two / one >= 1.8),
+    for audit in ["off", "on"] {
+        let one = rate(
+            &results.scaling,
+            &format!("lampart check, 1 worker, audit {audit}"),
         );
+        let two = rate(
+            &results.scaling,
+            &format!("lampart check, 2 workers, audit {audit}"),
+        );
+        if let (Some(one), Some(two)) = (one, two) {
+            target(
+                &format!("two workers ≥ 1.8× one (audit {audit})"),
+                format!("{:.2}×", two / one),
+                Some(two / one >= 1.8),
+            );
+        }
     }
     if let Some(best) = results.audit.iter().map(|r| r.per_second).reduce(f64::max) {
         target(

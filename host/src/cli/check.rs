@@ -301,17 +301,14 @@ impl Decider<'_> {
 }
 
 /// Decides every request of `source` with `workers` threads. Decisions are recorded and
-/// printed in input order whatever thread made them.
+/// printed in input order, by this thread, whatever thread made them; so even one worker
+/// keeps deciding while this thread waits for the audit log's fsync.
 fn decide_stream<W: Write>(
     decider: &Decider<'_>,
     source: &Source,
     emitter: &mut Emitter<'_, W>,
     workers: usize,
 ) -> anyhow::Result<()> {
-    if workers == 1 {
-        source.for_each(|index, text| emitter.push(decider.decide(index, &text)))?;
-        return emitter.finish();
-    }
     // Lines travel in chunks, and decisions come back in chunks: one channel message per
     // line would cost more in thread wake-ups than a warm decision itself.
     let (work_tx, work_rx) = mpsc::sync_channel::<Vec<(u64, usize, String)>>(workers * 2);
