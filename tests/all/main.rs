@@ -3,6 +3,7 @@
 
 mod chain;
 mod cli;
+mod docs;
 mod engine;
 mod hostile;
 mod support;
