@@ -135,7 +135,10 @@ fn sample_record(
     let chain = lampart::chain::Chain::load(&config, &workspace(), std::sync::Arc::clone(engine))
         .expect("chain");
     let request = lampart::request::Request::from_json(REQUESTS[0].1).expect("request");
-    lampart::record::audit_record(&chain.decide(request), &lampart::record::Masking::default())
+    lampart::record::audit_record(
+        &chain.decide(request),
+        &lampart::record::Masking::none(lampart::record::AuditKey::from_bytes([0; 32])),
+    )
 }
 
 /// A one-step chain with a durable audit log, and `count` requests cycling through the set.

@@ -112,7 +112,7 @@ impl LampartCase {
             name,
             chain,
             audit,
-            masking: Masking::default(),
+            masking: Masking::none(lampart::record::AuditKey::from_bytes([0; 32])),
             in_flight: VecDeque::new(),
         }
     }

@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Digest;
 use crate::engine::{InstanceMode, Kind, Limits};
 use crate::request::Phase;
 
@@ -143,6 +144,14 @@ impl LimitsConfig {
         if let Some(0) = self.fuel {
             return Err("`fuel` must be positive".into());
         }
+        if let Some(memory) = self.memory
+            && memory.0 < MIN_MEMORY_BYTES
+        {
+            return Err(format!(
+                "`memory` of {} bytes is below the minimum of {MIN_MEMORY_BYTES} (1 MiB)",
+                memory.0
+            ));
+        }
         Ok(Limits {
             fuel: self.fuel.unwrap_or(base.fuel),
             memory: self.memory.map_or(base.memory, |size| size.0),
@@ -241,9 +250,32 @@ pub struct AuditSection {
     /// Argument fields (JSON pointers) replaced by `"blake3:<hex>"` of their canonical JSON.
     #[serde(default)]
     pub hash: Vec<String>,
-    /// Start a new segment file past this size.
+    /// Start a new segment file past this size (at least 64 KiB).
     #[serde(default)]
     pub segment_size: Option<ByteSize>,
+    /// The secret that keys the record's digests (relative to this file); created on first
+    /// use. Default: the log directory's path with `.key` appended (`audit` → `audit.key`).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// The smallest `segment-size`: smaller segments mean a file per handful of records.
+pub const MIN_SEGMENT_BYTES: usize = 64 << 10;
+
+/// The smallest memory limit or ceiling: no component starts in less.
+pub const MIN_MEMORY_BYTES: usize = 1 << 20;
+
+/// The key file of an audit log: `key_file` resolved against the config's directory `base`,
+/// or by default the log directory's path with `.key` appended.
+pub fn audit_key_path(key_file: Option<&Path>, base: &Path, log_dir: &Path) -> PathBuf {
+    match key_file {
+        Some(file) => base.join(file),
+        None => {
+            let mut name = log_dir.as_os_str().to_os_string();
+            name.push(".key");
+            PathBuf::from(name)
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -261,7 +293,7 @@ pub struct StepConfig {
     pub plugin: PathBuf,
     /// `blake3:<hex>` pin; a file with another digest refuses to load.
     #[serde(default)]
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     /// Expected world; checked against the component's exports.
     #[serde(default)]
     pub kind: Option<Kind>,
@@ -330,11 +362,14 @@ pub struct ConfigError {
 impl ChainConfig {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<ChainConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            path: path.into(),
-            line: None,
-            message: e.to_string(),
-        })?;
+        let text =
+            crate::files::read_text_bounded(path, crate::files::MAX_CONFIG_BYTES).map_err(|e| {
+                ConfigError {
+                    path: path.into(),
+                    line: None,
+                    message: e.problem.to_string(),
+                }
+            })?;
         Self::parse(path, &text)
     }
 
@@ -355,17 +390,22 @@ impl ChainConfig {
         Ok(config)
     }
 
-    /// What TOML's shape cannot say: digests, pointers, limits, unique names.
+    /// What TOML's shape cannot say: pointers, limits, sizes, unique names, empty lists.
     fn check(&self) -> Result<(), String> {
         self.limits
             .over(Limits::default())
             .map_err(|e| format!("[limits]: {e}"))?;
+        if let Some(max) = self.engine.max_memory
+            && max.0 < MIN_MEMORY_BYTES
+        {
+            return Err(format!(
+                "[engine]: `max-memory` of {} bytes is below the minimum of {MIN_MEMORY_BYTES} (1 MiB)",
+                max.0
+            ));
+        }
         let mut names = std::collections::BTreeSet::new();
         for (index, step) in self.step.iter().enumerate() {
             let label = step_label(index, step);
-            if let Some(digest) = &step.digest {
-                parse_digest(digest).map_err(|e| format!("{label}: {e}"))?;
-            }
             step.limits
                 .over(Limits::default())
                 .map_err(|e| format!("{label}: limits: {e}"))?;
@@ -377,6 +417,16 @@ impl ChainConfig {
                     return Err(format!("{label}: another step is also named `{name}`"));
                 }
             }
+            if step.applies_to.tools.as_ref().is_some_and(Vec::is_empty) {
+                return Err(format!(
+                    "{label}: `applies-to.tools` is empty, so the step would see no tool; leave it out to apply to every tool"
+                ));
+            }
+            if step.applies_to.phases.as_ref().is_some_and(Vec::is_empty) {
+                return Err(format!(
+                    "{label}: `applies-to.phases` is empty, so the step would never run; leave it out to use the plugin's own phases"
+                ));
+            }
             if let Some(tools) = &step.applies_to.tools {
                 for glob in tools {
                     globset::Glob::new(glob)
@@ -386,15 +436,44 @@ impl ChainConfig {
         }
         if let Some(audit) = &self.audit {
             for pointer in audit.mask.iter().chain(&audit.hash) {
-                if !pointer.starts_with('/') {
-                    return Err(format!(
-                        "[audit]: `{pointer}` is not a JSON pointer into the arguments (it must start with `/`)"
-                    ));
-                }
+                check_pointer(pointer).map_err(|e| format!("[audit]: {e}"))?;
             }
+            if let Some(size) = audit.segment_size
+                && size.0 < MIN_SEGMENT_BYTES
+            {
+                return Err(format!(
+                    "[audit]: `segment-size` of {} bytes is below the minimum of {MIN_SEGMENT_BYTES} (64 KiB)",
+                    size.0
+                ));
+            }
+        }
+        if self.step.is_empty() {
+            return Err(
+                "the chain has no `[[step]]`: with no plugin nothing is inspected or decided"
+                    .into(),
+            );
         }
         Ok(())
     }
+}
+
+/// Checks that `pointer` is a JSON pointer (RFC 6901) into the arguments: it starts with `/`
+/// and every `~` is followed by `0` (for `~`) or `1` (for `/`).
+pub fn check_pointer(pointer: &str) -> Result<(), String> {
+    if !pointer.starts_with('/') {
+        return Err(format!(
+            "`{pointer}` is not a JSON pointer into the arguments (it must start with `/`)"
+        ));
+    }
+    let mut chars = pointer.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return Err(format!(
+                "`{pointer}` is not a valid JSON pointer: `~` must be followed by `0` (for `~`) or `1` (for `/`)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How a step is named in messages: its name, or its position and file.
@@ -403,15 +482,6 @@ pub fn step_label(index: usize, step: &StepConfig) -> String {
         Some(name) => format!("step `{name}`"),
         None => format!("step {} (`{}`)", index + 1, step.plugin.display()),
     }
-}
-
-/// Parses a `blake3:<64 hex digits>` pin.
-pub fn parse_digest(text: &str) -> Result<blake3::Hash, String> {
-    let hex = text
-        .strip_prefix("blake3:")
-        .ok_or_else(|| format!("digest `{text}` must start with `blake3:`"))?;
-    blake3::Hash::from_hex(hex)
-        .map_err(|_| format!("digest `{text}` is not 64 hexadecimal digits after `blake3:`"))
 }
 
 /// A setting value as the plugin receives it: strings as they are, anything else as JSON.
@@ -525,6 +595,25 @@ mod tests {
                 "[chain]\ndeny-at = \"info\"\n",
                 "unknown variant `info`, expected one of `low`",
             ),
+            ("[chain]\ndefault = \"allow\"\n", "has no `[[step]]`"),
+            (
+                "[audit]\ndir = \"x\"\nmask = [\"/a~2\"]\n",
+                "`~` must be followed by `0`",
+            ),
+            (
+                "[[step]]\nplugin = \"a.wasm\"\napplies-to = { tools = [] }\n",
+                "`applies-to.tools` is empty",
+            ),
+            (
+                "[[step]]\nplugin = \"a.wasm\"\napplies-to = { phases = [] }\n",
+                "`applies-to.phases` is empty",
+            ),
+            (
+                "[audit]\ndir = \"x\"\nsegment-size = 0\n",
+                "`segment-size` of 0 bytes is below the minimum",
+            ),
+            ("[engine]\nmax-memory = 0\n", "`max-memory` of 0 bytes"),
+            ("[limits]\nmemory = 0\n", "`memory` of 0 bytes"),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(expected), "{text:?} gave {err}");

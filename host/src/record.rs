@@ -6,40 +6,194 @@
 //! verdict, findings, fuel, wall time, error), the final verdict and reason, and the chain
 //! revision. The audit log adds `seq`, `prev` and `hash`.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::{Map, Value, json};
 
 use crate::chain::Decision;
 use crate::request::Phase;
 
-/// Argument fields to hide from the log.
-#[derive(Debug, Clone, Default)]
+/// The secret that keys the digests in audit records (`input_digest`, `output_digest` and
+/// `hash` fields), so that a value cannot be recovered from its digest by trying candidates:
+/// without the key, a digest of a PIN or a card number tells nothing. An auditor who holds
+/// the key can still check that a record holds a given value.
+///
+/// The key is 32 random bytes in a file of its own, created on first use, readable only by
+/// its owner. Keep it out of what is shipped to log collectors.
+#[derive(Clone)]
+pub struct AuditKey([u8; 32]);
+
+/// Why the audit key file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("audit key file `{}`: {message}", path.display())]
+pub struct AuditKeyError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl AuditKey {
+    /// A key from its bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> AuditKey {
+        AuditKey(bytes)
+    }
+
+    /// Reads the key at `path`, or creates it (32 random bytes, mode 0600) if it does not
+    /// exist. A key file that is not a regular file of exactly 32 bytes, is a symbolic link,
+    /// or can be read by others is refused.
+    pub fn load_or_create(path: &Path) -> Result<AuditKey, AuditKeyError> {
+        let failed = |message: String| AuditKeyError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        match options.open(path) {
+            Ok(file) => {
+                use std::io::Read;
+                let meta = file.metadata().map_err(|e| failed(e.to_string()))?;
+                if !meta.is_file() || meta.len() != 32 {
+                    return Err(failed("must be a regular file of exactly 32 bytes".into()));
+                }
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = meta.permissions().mode() & 0o777;
+                    if mode & 0o077 != 0 {
+                        return Err(failed(format!(
+                            "can be read or written by other users (mode {mode:o}); it must be 0600"
+                        )));
+                    }
+                }
+                let mut key = [0u8; 32];
+                (&file)
+                    .read_exact(&mut key)
+                    .map_err(|e| failed(e.to_string()))?;
+                Ok(AuditKey(key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use std::io::Write;
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| failed(e.to_string()))?;
+                let mut create = std::fs::OpenOptions::new();
+                create.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    create.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+                }
+                let mut file = create.open(path).map_err(|e| failed(e.to_string()))?;
+                file.write_all(&key)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| failed(e.to_string()))?;
+                Ok(AuditKey(key))
+            }
+            Err(e) => Err(failed(e.to_string())),
+        }
+    }
+
+    /// `keyed-blake3:<hex>` of a JSON value's canonical form.
+    pub fn digest(&self, value: &Value) -> String {
+        let mut bytes = Vec::new();
+        crate::canonical::write_canonical(value, &mut bytes);
+        format!(
+            "keyed-blake3:{}",
+            blake3::keyed_hash(&self.0, &bytes).to_hex()
+        )
+    }
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+/// What the audit log must not reveal of a request's arguments: fields replaced by `"***"`
+/// (`mask`) or by their keyed digest (`hash`), and the key of every digest in the record.
+/// A masked or hashed value is also scrubbed from every message in the record (a plugin's
+/// deny reason or finding that quotes it).
+#[derive(Debug, Clone)]
 pub struct Masking {
     /// JSON pointers whose values are replaced by `"***"`.
     pub mask: Vec<String>,
-    /// JSON pointers whose values are replaced by `"blake3:<hex>"` of their canonical JSON,
-    /// so equal values can still be matched across records.
+    /// JSON pointers whose values are replaced by `"keyed-blake3:<hex>"` of their canonical
+    /// JSON, so equal values can still be matched across records.
     pub hash: Vec<String>,
+    /// The key of every digest in the record.
+    pub key: AuditKey,
 }
 
+/// The shortest value scrubbed from messages: shorter ones would blank out ordinary words.
+const MIN_SCRUBBED: usize = 3;
+
 impl Masking {
-    /// Applies the masks to a copy of `args`; returns it and the pointers that were present.
-    pub fn apply(&self, args: &Value) -> (Value, Vec<String>) {
+    /// No masked fields, with `key` for the digests.
+    pub fn none(key: AuditKey) -> Masking {
+        Masking {
+            mask: Vec::new(),
+            hash: Vec::new(),
+            key,
+        }
+    }
+
+    /// Applies the masks to a copy of `args`; returns it, the pointers that were present and
+    /// the texts that must not appear anywhere else in the record.
+    pub fn apply(&self, args: &Value) -> (Value, Vec<String>, Vec<String>) {
         let mut args = args.clone();
         let mut touched = Vec::new();
-        for pointer in &self.mask {
+        let mut secrets = Vec::new();
+        for (pointer, hashed) in self
+            .mask
+            .iter()
+            .map(|p| (p, false))
+            .chain(self.hash.iter().map(|p| (p, true)))
+        {
             if let Some(slot) = args.pointer_mut(pointer) {
-                *slot = Value::String("***".into());
+                secrets_of(slot, &mut secrets);
+                *slot = if hashed {
+                    Value::String(self.key.digest(slot))
+                } else {
+                    Value::String("***".into())
+                };
                 touched.push(pointer.clone());
             }
         }
-        for pointer in &self.hash {
-            if let Some(slot) = args.pointer_mut(pointer) {
-                let digest = crate::canonical::digest(slot);
-                *slot = Value::String(format!("blake3:{}", digest.to_hex()));
-                touched.push(pointer.clone());
-            }
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        (args, touched, secrets)
+    }
+}
+
+/// Every text by which a masked value could show up in a message: strings as they are and
+/// as JSON would quote them, other scalars as JSON, and the parts of arrays and objects.
+fn secrets_of(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) => {
+            out.push(text.clone());
+            let quoted = Value::String(text.clone()).to_string();
+            out.push(quoted[1..quoted.len() - 1].to_owned());
         }
-        (args, touched)
+        Value::Array(items) => items.iter().for_each(|item| secrets_of(item, out)),
+        Value::Object(map) => map.values().for_each(|item| secrets_of(item, out)),
+        Value::Null | Value::Bool(_) => {}
+        Value::Number(n) => out.push(n.to_string()),
+    }
+    out.retain(|s| s.len() >= MIN_SCRUBBED);
+}
+
+/// Replaces every occurrence of a secret in `text` by `***`.
+fn scrub(text: &mut String, secrets: &[String]) {
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            *text = text.replace(secret.as_str(), "***");
+        }
     }
 }
 
@@ -50,7 +204,27 @@ pub fn audit_record(decision: &Decision, masking: &Masking) -> Map<String, Value
         (Some(redacted), Phase::Request | Phase::Elevation) => redacted,
         _ => &request.action.args,
     };
-    let (args, masked) = masking.apply(args);
+    let (args, masked, secrets) = masking.apply(args);
+    let mut reason = decision.reason.clone();
+    let mut findings = decision.findings.clone();
+    let mut steps = decision.steps.clone();
+    if !secrets.is_empty() {
+        reason.texts_mut().for_each(|text| scrub(text, &secrets));
+        for finding in findings
+            .iter_mut()
+            .chain(steps.iter_mut().flat_map(|step| step.findings.iter_mut()))
+        {
+            scrub(&mut finding.message, &secrets);
+        }
+        for step in &mut steps {
+            if let crate::chain::StepVerdict::Deny(message) = &mut step.verdict {
+                scrub(message, &secrets);
+            }
+            if let Some(error) = &mut step.error {
+                scrub(&mut error.message, &secrets);
+            }
+        }
+    }
     let mut record = Map::new();
     record.insert("type".into(), json!("decision"));
     record.insert("id".into(), json!(decision.id));
@@ -59,7 +233,12 @@ pub fn audit_record(decision: &Decision, masking: &Masking) -> Map<String, Value
         json!(humantime::format_rfc3339_micros(decision.time).to_string()),
     );
     record.insert("request_id".into(), json!(request.id));
-    record.insert("input_digest".into(), json!(decision.input_digest()));
+    // Keyed, so that a masked value cannot be found by hashing candidate requests.
+    let request_value = serde_json::to_value(request).unwrap_or(Value::Null);
+    record.insert(
+        "input_digest".into(),
+        json!(masking.key.digest(&request_value)),
+    );
     record.insert("phase".into(), json!(request.phase));
     record.insert("principal".into(), json!(request.principal));
     record.insert("tool".into(), json!(request.action.tool));
@@ -69,22 +248,16 @@ pub fn audit_record(decision: &Decision, masking: &Masking) -> Map<String, Value
         record.insert("masked".into(), json!(masked));
     }
     if let Some(output) = &request.output {
-        let digest = crate::canonical::digest(output);
-        record.insert(
-            "output_digest".into(),
-            json!(format!("blake3:{}", digest.to_hex())),
-        );
+        let output = serde_json::to_value(output).unwrap_or(Value::Null);
+        record.insert("output_digest".into(), json!(masking.key.digest(&output)));
     }
     record.insert("redacted".into(), json!(decision.redacted.is_some()));
     record.insert("grants".into(), json!(request.grants));
     record.insert("labels".into(), json!(decision.labels));
     record.insert("verdict".into(), json!(decision.verdict));
-    record.insert("reason".into(), json!(decision.reason));
-    if !decision.missing_scopes.is_empty() {
-        record.insert("missing_scopes".into(), json!(decision.missing_scopes));
-    }
-    record.insert("findings".into(), json!(decision.findings));
-    record.insert("steps".into(), json!(decision.steps));
+    record.insert("reason".into(), json!(reason));
+    record.insert("findings".into(), json!(findings));
+    record.insert("steps".into(), json!(steps));
     record.insert("chain".into(), json!(decision.chain));
     record.insert("revision".into(), json!(decision.revision));
     record
@@ -102,8 +275,9 @@ pub fn decision_output(decision: &Decision, audit: Option<(u64, &str)>) -> Value
     out.insert("phase".into(), json!(decision.request.phase));
     out.insert("verdict".into(), json!(decision.verdict));
     out.insert("reason".into(), json!(decision.reason));
-    if !decision.missing_scopes.is_empty() {
-        out.insert("missing_scopes".into(), json!(decision.missing_scopes));
+    out.insert("explanation".into(), json!(decision.reason.to_string()));
+    if !decision.missing_scopes().is_empty() {
+        out.insert("missing_scopes".into(), json!(decision.missing_scopes()));
     }
     if !decision.findings.is_empty() {
         out.insert("findings".into(), json!(decision.findings));
@@ -145,20 +319,65 @@ pub fn decision_line(decision: &Decision) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn masks_and_hashes_present_fields_only() {
-        let masking = Masking {
+    fn masking() -> Masking {
+        Masking {
             mask: vec!["/card".into(), "/absent".into()],
             hash: vec!["/to".into()],
-        };
-        let (args, touched) = masking.apply(&json!({"card": "4111", "to": "alice", "amount": 5}));
+            key: AuditKey::from_bytes([7; 32]),
+        }
+    }
+
+    #[test]
+    fn masks_and_hashes_present_fields_only_with_a_keyed_digest() {
+        let masking = masking();
+        let (args, touched, secrets) =
+            masking.apply(&json!({"card": "4111", "to": "alice", "amount": 5}));
         assert_eq!(args["card"], "***");
-        let expected = format!(
+        let unkeyed = format!(
             "blake3:{}",
             crate::canonical::digest(&json!("alice")).to_hex()
         );
-        assert_eq!(args["to"], json!(expected));
+        assert_ne!(args["to"], json!(unkeyed));
+        assert_eq!(args["to"], json!(masking.key.digest(&json!("alice"))));
+        assert_ne!(
+            args["to"],
+            json!(AuditKey::from_bytes([8; 32]).digest(&json!("alice")))
+        );
         assert_eq!(args["amount"], 5);
         assert_eq!(touched, vec!["/card".to_string(), "/to".to_string()]);
+        assert!(secrets.contains(&"4111".to_string()) && secrets.contains(&"alice".to_string()));
+    }
+
+    #[test]
+    fn scrubs_secrets_in_any_form() {
+        let mut secrets = Vec::new();
+        secrets_of(
+            &json!({"a": "say \"hi\"", "n": 123456, "x": ["pw1"], "short": "ab"}),
+            &mut secrets,
+        );
+        let mut text = r#"got say "hi" and say \"hi\" and 123456 and pw1 and ab"#.to_string();
+        scrub(&mut text, &secrets);
+        assert_eq!(text, "got *** and *** and *** and *** and ab");
+    }
+
+    #[test]
+    fn the_key_file_is_created_private_and_refused_when_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.key");
+        let key = AuditKey::load_or_create(&path).unwrap();
+        let again = AuditKey::load_or_create(&path).unwrap();
+        assert_eq!(key.0, again.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let err = AuditKey::load_or_create(&path).unwrap_err().to_string();
+            assert!(err.contains("mode 644"), "{err}");
+            let link = dir.path().join("link.key");
+            std::os::unix::fs::symlink(&path, &link).unwrap();
+            assert!(AuditKey::load_or_create(&link).is_err());
+        }
     }
 }

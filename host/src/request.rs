@@ -89,16 +89,45 @@ pub struct Request {
     pub principal: Principal,
     /// What they want to do.
     pub action: Action,
-    /// Response phase: the tool's answer. A string is passed to plugins as it is; any other
-    /// JSON value is passed as JSON text.
+    /// Response phase: the tool's answer, as text or as JSON.
     #[serde(default)]
-    pub output: Option<Value>,
+    pub output: Option<ToolOutput>,
     /// Privilege scopes the principal holds right now.
     #[serde(default)]
     pub grants: Vec<String>,
     /// Labels already on the session.
     #[serde(default)]
     pub labels: Vec<String>,
+}
+
+/// What a tool answered: written `{"text": "..."}` or `{"json": <any JSON value>}`, so a
+/// text answer `42` is never confused with the number 42.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum ToolOutput {
+    /// The tool answered with text (which may happen to look like JSON).
+    Text(String),
+    /// The tool answered with a JSON value.
+    Json(Value),
+}
+
+impl ToolOutput {
+    /// The answer as a JSON value: the text as a JSON string, or the JSON itself. JSON
+    /// pointers of findings and redactions point into this (`""` is the whole text).
+    pub fn as_value(&self) -> Value {
+        match self {
+            ToolOutput::Text(text) => Value::String(text.clone()),
+            ToolOutput::Json(value) => value.clone(),
+        }
+    }
+
+    /// The same kind of answer holding `value` (after redaction): text stays text.
+    pub fn with_value(&self, value: Value) -> ToolOutput {
+        match (self, value) {
+            (ToolOutput::Text(_), Value::String(text)) => ToolOutput::Text(text),
+            (_, value) => ToolOutput::Json(value),
+        }
+    }
 }
 
 fn default_phase() -> Phase {
@@ -111,6 +140,9 @@ pub enum RequestError {
     /// Not JSON, or JSON of the wrong shape.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// JSON that parsers read differently: a duplicate key, an integer beyond 64 bits.
+    #[error("{0}")]
+    Ambiguous(#[from] crate::strict_json::StrictJsonError),
     /// The request is JSON, but not an object.
     #[error("a request must be a JSON object, found {0}")]
     NotObject(&'static str),
@@ -127,15 +159,16 @@ pub enum RequestError {
 
 impl Request {
     /// Parses and checks one request from JSON text.
+    ///
+    /// The text must be strict JSON (see [`crate::strict_json`]): a duplicate key anywhere or
+    /// an integer beyond 64 bits is refused, since a tool might read it otherwise than the
+    /// plugins do.
     pub fn from_json(text: &str) -> Result<Request, RequestError> {
-        match text.trim_start().chars().next() {
-            Some('{') | None => {}
-            Some(_) => {
-                let kind = serde_json::from_str::<Value>(text).map(|value| json_kind(&value))?;
-                return Err(RequestError::NotObject(kind));
-            }
+        let value = crate::strict_json::from_str(text)?;
+        if !value.is_object() {
+            return Err(RequestError::NotObject(json_kind(&value)));
         }
-        let request: Request = serde_json::from_str(text)?;
+        let request: Request = serde_json::from_value(value)?;
         request.validate()?;
         Ok(request)
     }
@@ -155,14 +188,6 @@ impl Request {
             return Err(RequestError::MissingOutput);
         }
         Ok(())
-    }
-
-    /// The tool's output as plugins see it: a string as it is, any other value as JSON text.
-    pub fn output_text(&self) -> Option<String> {
-        self.output.as_ref().map(|output| match output {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        })
     }
 }
 
@@ -233,13 +258,38 @@ mod tests {
     }
 
     #[test]
-    fn output_text_keeps_strings_and_serialises_the_rest() {
-        let mut request = Request::from_json(
-            r#"{"phase":"response","principal":{"agent":"a"},"action":{"tool":"t"},"output":"plain"}"#,
+    fn output_says_whether_it_is_text_or_json() {
+        let request = Request::from_json(
+            r#"{"phase":"response","principal":{"agent":"a"},"action":{"tool":"t"},"output":{"text":"42"}}"#,
         )
         .unwrap();
-        assert_eq!(request.output_text().unwrap(), "plain");
-        request.output = Some(serde_json::json!({"k": 1}));
-        assert_eq!(request.output_text().unwrap(), r#"{"k":1}"#);
+        assert_eq!(request.output, Some(ToolOutput::Text("42".into())));
+        let request = Request::from_json(
+            r#"{"phase":"response","principal":{"agent":"a"},"action":{"tool":"t"},"output":{"json":42}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            request.output,
+            Some(ToolOutput::Json(serde_json::json!(42)))
+        );
+        let err = Request::from_json(
+            r#"{"phase":"response","principal":{"agent":"a"},"action":{"tool":"t"},"output":"plain"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("expected"), "{err}");
+    }
+
+    #[test]
+    fn refuses_duplicate_keys_and_big_integers() {
+        let err = Request::from_json(
+            r#"{"principal":{"agent":"a"},"action":{"tool":"shell","args":{"cmd":"sudo rm -rf /","cmd":"ls"}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("duplicate key `cmd`"), "{err}");
+        let err = Request::from_json(
+            r#"{"principal":{"agent":"a"},"action":{"tool":"pay","args":{"amount":18446744073709551616}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("does not fit in 64 bits"), "{err}");
     }
 }

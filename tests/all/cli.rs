@@ -189,14 +189,14 @@ fn audit_records_carry_the_decision_and_mask_what_they_should() {
         record["args"]["recipient"]
             .as_str()
             .unwrap()
-            .starts_with("blake3:")
+            .starts_with("keyed-blake3:")
     );
     assert_eq!(record["args"]["amount"], 7);
     assert!(
         record["input_digest"]
             .as_str()
             .unwrap()
-            .starts_with("blake3:")
+            .starts_with("keyed-blake3:")
     );
     assert!(record["revision"].as_str().unwrap().starts_with("blake3:"));
     let steps = record["steps"].as_array().unwrap();

@@ -2,6 +2,7 @@
 //! decides the next request normally.
 
 use lampart::chain::{Decision, StepVerdict, Verdict};
+use lampart::engine::FailureKind;
 use serde_json::json;
 
 use crate::support::{chain, plugin, request, step, toml_path, try_chain};
@@ -41,9 +42,9 @@ fn contained(mode: &str, extra: &str, kind: &str) -> Decision {
         .error
         .as_ref()
         .expect("a failed step records its error");
-    assert_eq!(error.kind, kind, "{mode}: {}", error.message);
+    assert_eq!(error.kind.as_str(), kind, "{mode}: {}", error.message);
     assert!(
-        evil.reason.contains(kind),
+        evil.reason.to_string().contains(kind),
         "the reason names the cause: {}",
         evil.reason
     );
@@ -176,7 +177,7 @@ fn a_monitor_step_that_fails_is_recorded_but_does_not_deny() {
     assert_eq!(decision.verdict, Verdict::Allow, "{decision:#?}");
     assert_eq!(
         step(&decision, "hostile").error.as_ref().unwrap().kind,
-        "trap"
+        FailureKind::Trap
     );
 }
 
@@ -277,5 +278,5 @@ fn a_digest_pin_that_does_not_match_refuses_to_load() {
         json!({"principal": {"agent": "a"}, "action": {"tool": "t"}}),
     ));
     assert_eq!(decision.verdict, Verdict::Allow);
-    assert_eq!(step(&decision, "p").plugin, actual);
+    assert_eq!(step(&decision, "p").plugin.to_string(), actual);
 }

@@ -1,6 +1,7 @@
 //! Warm instances: reused between decisions, dropped after a failure, and recorded as such.
 
 use lampart::chain::{Chain, Decision, Verdict};
+use lampart::engine::FailureKind;
 use serde_json::json;
 
 use crate::support::{chain, plugin, request, step, toml_path};
@@ -32,7 +33,7 @@ fn a_fresh_step_never_sees_a_previous_decision() {
     for _ in 0..3 {
         let decision = decide(&chain, "t");
         assert_eq!(served(&decision), 1);
-        assert_eq!(step(&decision, "counter").instance, "fresh");
+        assert_eq!(step(&decision, "counter").instance.as_str(), "fresh");
     }
 }
 
@@ -41,12 +42,15 @@ fn a_warm_step_reuses_its_instance_and_drops_it_after_a_trap() {
     let chain = counter_chain("warm");
     let counts: Vec<u64> = (0..3).map(|_| served(&decide(&chain, "t"))).collect();
     assert_eq!(counts, [1, 2, 3], "one instance served all three");
-    assert_eq!(step(&decide(&chain, "t"), "counter").instance, "warm");
+    assert_eq!(
+        step(&decide(&chain, "t"), "counter").instance.as_str(),
+        "warm"
+    );
 
     let evil = decide(&chain, "evil");
     assert_eq!(evil.verdict, Verdict::Deny);
     let error = step(&evil, "counter").error.clone().unwrap();
-    assert_eq!(error.kind, "trap");
+    assert_eq!(error.kind.as_str(), "trap");
     assert!(error.message.contains("after 5 calls"), "{}", error.message);
 
     // The trapped instance is gone: the next call starts a new one.
@@ -76,7 +80,10 @@ fn warm_limits_still_hold_on_every_call() {
     ));
     for _ in 0..3 {
         let evil = decide(&chain, "evil");
-        assert_eq!(step(&evil, "hostile").error.as_ref().unwrap().kind, "fuel");
+        assert_eq!(
+            step(&evil, "hostile").error.as_ref().unwrap().kind,
+            FailureKind::Fuel
+        );
         assert_eq!(decide(&chain, "fine").verdict, Verdict::Allow);
     }
 }

@@ -6,17 +6,17 @@ use std::collections::BTreeSet;
 
 use crate::config::{DefaultVerdict, Mode, Threshold};
 
-use super::decision::{Finding, Severity, StepRecord, StepVerdict, Verdict};
+use crate::engine::FailureKind;
 
-/// The final verdict, its reason, and the scopes the principal lacks.
+use super::decision::{Finding, Reason, Severity, StepRecord, StepVerdict, Verdict};
+
+/// The final verdict and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// The verdict.
     pub verdict: Verdict,
-    /// Why, in one line.
-    pub reason: String,
-    /// Missing scopes, sorted, for `elevation-required`.
-    pub missing_scopes: Vec<String>,
+    /// Why, as data.
+    pub reason: Reason,
 }
 
 /// True if a finding of this severity meets the threshold; info findings never do.
@@ -39,23 +39,31 @@ pub fn combine(
     default: DefaultVerdict,
     deny_at: Threshold,
 ) -> Outcome {
-    let deny = |reason: String| Outcome {
+    let deny = |reason: Reason| Outcome {
         verdict: Verdict::Deny,
         reason,
-        missing_scopes: vec![],
     };
     let enforcing = || steps.iter().filter(|step| step.mode == Mode::Enforce);
 
     for step in enforcing() {
         match &step.verdict {
             StepVerdict::Failed => {
-                let cause = step
-                    .error
-                    .as_ref()
-                    .map_or_else(String::new, |e| format!("{}: {}", e.kind, e.message));
-                return deny(format!("step `{}` failed ({cause})", step.name));
+                let (failure, message) = step.error.as_ref().map_or_else(
+                    || (FailureKind::Trap, String::new()),
+                    |e| (e.kind, e.message.clone()),
+                );
+                return deny(Reason::StepFailed {
+                    step: step.name.clone(),
+                    failure,
+                    message,
+                });
             }
-            StepVerdict::Deny(reason) => return deny(format!("step `{}`: {reason}", step.name)),
+            StepVerdict::Deny(message) => {
+                return deny(Reason::StepDenied {
+                    step: step.name.clone(),
+                    message: message.clone(),
+                });
+            }
             _ => {}
         }
     }
@@ -64,13 +72,12 @@ pub fn combine(
         .filter(|finding| meets(finding.severity, deny_at))
         .max_by_key(|finding| finding.severity)
     {
-        return deny(format!(
-            "finding `{}` ({}) from step `{}`: {}",
-            worst.rule,
-            worst.severity.as_str(),
-            worst.step,
-            worst.message
-        ));
+        return deny(Reason::Finding {
+            step: worst.step.clone(),
+            rule: worst.rule.clone(),
+            severity: worst.severity,
+            message: worst.message.clone(),
+        });
     }
 
     let held: BTreeSet<&str> = grants.iter().map(String::as_str).collect();
@@ -95,30 +102,25 @@ pub fn combine(
         }
     }
     if !missing.is_empty() {
-        let missing: Vec<String> = missing.into_iter().collect();
         return Outcome {
             verdict: Verdict::ElevationRequired,
-            reason: format!(
-                "needs scopes the principal does not hold: {}",
-                missing.join(", ")
-            ),
-            missing_scopes: missing,
+            reason: Reason::MissingScopes {
+                scopes: missing.into_iter().collect(),
+            },
         };
     }
     match (allowed_by, default) {
         (Some(step), _) => Outcome {
             verdict: Verdict::Allow,
-            reason: format!("allowed by step `{step}`"),
-            missing_scopes: vec![],
+            reason: Reason::AllowedBy {
+                step: step.to_owned(),
+            },
         },
         (None, DefaultVerdict::Allow) => Outcome {
             verdict: Verdict::Allow,
-            reason: "no policy decided; the chain default is allow".into(),
-            missing_scopes: vec![],
+            reason: Reason::ChainDefault { default },
         },
-        (None, DefaultVerdict::Deny) => {
-            deny("no policy allowed this action; the chain default is deny".into())
-        }
+        (None, DefaultVerdict::Deny) => deny(Reason::ChainDefault { default }),
     }
 }
 
@@ -131,12 +133,12 @@ mod tests {
     fn step(name: &str, mode: Mode, verdict: StepVerdict) -> StepRecord {
         StepRecord {
             name: name.into(),
-            plugin: "blake3:00".into(),
+            plugin: crate::digest::Digest::of(b"plugin"),
             kind: Kind::Policy,
             mode,
-            instance: "fresh",
+            instance: crate::engine::InstanceMode::Fresh,
             error: matches!(verdict, StepVerdict::Failed).then(|| StepError {
-                kind: "fuel".into(),
+                kind: FailureKind::Fuel,
                 message: "fuel limit exhausted".into(),
             }),
             verdict,
@@ -182,7 +184,7 @@ mod tests {
             &[],
         );
         assert_eq!(out.verdict, Verdict::Deny);
-        assert_eq!(out.reason, "step `b`: no");
+        assert_eq!(out.reason.to_string(), "step `b`: no");
     }
 
     #[test]
@@ -196,10 +198,17 @@ mod tests {
             &[],
         );
         assert_eq!(out.verdict, Verdict::Deny);
-        assert!(
-            out.reason.contains("fuel: fuel limit exhausted"),
-            "{}",
-            out.reason
+        assert_eq!(
+            out.reason,
+            Reason::StepFailed {
+                step: "b".into(),
+                failure: FailureKind::Fuel,
+                message: "fuel limit exhausted".into()
+            }
+        );
+        assert_eq!(
+            out.reason.to_string(),
+            "step `b` failed (fuel: fuel limit exhausted)"
         );
     }
 
@@ -214,7 +223,12 @@ mod tests {
             &[],
         );
         assert_eq!(out.verdict, Verdict::Deny);
-        assert!(out.reason.contains("chain default"));
+        assert_eq!(
+            out.reason,
+            Reason::ChainDefault {
+                default: DefaultVerdict::Deny
+            }
+        );
         let out = run(
             &[
                 step("m", Mode::Monitor, Deny("x".into())),
@@ -235,7 +249,7 @@ mod tests {
         )];
         let out = run(&steps, &[], &["pay:any"]);
         assert_eq!(out.verdict, Verdict::ElevationRequired);
-        assert_eq!(out.missing_scopes, vec!["pay:large".to_string()]);
+        assert_eq!(out.reason.missing_scopes(), ["pay:large".to_string()]);
         let out = run(&steps, &[], &["pay:any", "pay:large"]);
         assert_eq!(out.verdict, Verdict::Allow);
     }

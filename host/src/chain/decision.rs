@@ -5,9 +5,10 @@ use std::time::SystemTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::Mode;
-use crate::engine::Kind;
+use crate::config::{DefaultVerdict, Mode};
+use crate::digest::Digest;
 use crate::engine::bindings;
+use crate::engine::{FailureKind, InstanceMode, Kind};
 use crate::request::Request;
 
 /// The chain's final answer.
@@ -124,10 +125,16 @@ pub enum StepVerdict {
 /// Why a step failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepError {
-    /// `fuel`, `memory`, `deadline`, `stack-overflow`, `trap`, `malformed-output` or `instantiate`.
-    pub kind: String,
+    /// The class of failure.
+    pub kind: FailureKind,
     /// One line of detail.
     pub message: String,
+}
+
+impl Serialize for FailureKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// One step of one decision.
@@ -135,14 +142,14 @@ pub struct StepError {
 pub struct StepRecord {
     /// The step's name.
     pub name: String,
-    /// `blake3:<hex>` of the plugin that ran.
-    pub plugin: String,
+    /// The digest of the plugin that ran.
+    pub plugin: Digest,
     /// Policy or inspector.
     pub kind: Kind,
     /// Enforce or monitor.
     pub mode: Mode,
     /// `fresh` (a new instance for this call) or `warm` (a reused one).
-    pub instance: &'static str,
+    pub instance: InstanceMode,
     /// What the step answered.
     #[serde(flatten)]
     pub verdict: StepVerdict,
@@ -164,16 +171,119 @@ pub struct StepRecord {
     pub error: Option<StepError>,
 }
 
+/// Why the chain reached its verdict: facts, from which the text is rendered (by
+/// [`Display`](std::fmt::Display)) where a person reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Reason {
+    /// An enforcing step failed, so the chain denied (fail closed).
+    StepFailed {
+        /// The step.
+        step: String,
+        /// The class of failure.
+        failure: FailureKind,
+        /// One line of detail.
+        message: String,
+    },
+    /// An enforcing policy denied.
+    StepDenied {
+        /// The step.
+        step: String,
+        /// The policy's own reason.
+        message: String,
+    },
+    /// An enforcing step reported a finding at or above the chain's `deny-at`.
+    Finding {
+        /// The step that reported it.
+        step: String,
+        /// The rule that fired.
+        rule: String,
+        /// Its severity.
+        severity: Severity,
+        /// The finding's message.
+        message: String,
+    },
+    /// Enforcing policies require scopes the principal does not hold.
+    MissingScopes {
+        /// The scopes lacking, sorted.
+        scopes: Vec<String>,
+    },
+    /// An enforcing policy allowed (or required only scopes the principal holds).
+    AllowedBy {
+        /// The first step that allowed.
+        step: String,
+    },
+    /// No enforcing policy decided; the chain's default applied.
+    ChainDefault {
+        /// The default.
+        default: DefaultVerdict,
+    },
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::StepFailed {
+                step,
+                failure,
+                message,
+            } => write!(f, "step `{step}` failed ({}: {message})", failure.as_str()),
+            Reason::StepDenied { step, message } => write!(f, "step `{step}`: {message}"),
+            Reason::Finding {
+                step,
+                rule,
+                severity,
+                message,
+            } => write!(
+                f,
+                "finding `{rule}` ({}) from step `{step}`: {message}",
+                severity.as_str()
+            ),
+            Reason::MissingScopes { scopes } => write!(
+                f,
+                "needs scopes the principal does not hold: {}",
+                scopes.join(", ")
+            ),
+            Reason::AllowedBy { step } => write!(f, "allowed by step `{step}`"),
+            Reason::ChainDefault {
+                default: DefaultVerdict::Deny,
+            } => f.write_str("no policy allowed this action; the chain default is deny"),
+            Reason::ChainDefault {
+                default: DefaultVerdict::Allow,
+            } => f.write_str("no policy decided; the chain default is allow"),
+        }
+    }
+}
+
+impl Reason {
+    /// The scopes the principal lacks, for `elevation-required`; empty otherwise.
+    pub fn missing_scopes(&self) -> &[String] {
+        match self {
+            Reason::MissingScopes { scopes } => scopes,
+            _ => &[],
+        }
+    }
+
+    /// The free-text parts of the reason (messages that came from plugins), for scrubbing.
+    pub fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        match self {
+            Reason::StepFailed { message, .. }
+            | Reason::StepDenied { message, .. }
+            | Reason::Finding { message, .. } => Some(message),
+            _ => None,
+        }
+        .into_iter()
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
 impl Decision {
-    /// `blake3:<hex>` of the request's canonical JSON: what was decided on, for replay.
-    /// Computed when asked (the audit record asks), not on every decision.
-    pub fn input_digest(&self) -> String {
-        let request = serde_json::to_value(&self.request).unwrap_or(Value::Null);
-        format!("blake3:{}", crate::canonical::digest(&request).to_hex())
+    /// The scopes the principal lacks, for `elevation-required`; empty otherwise.
+    pub fn missing_scopes(&self) -> &[String] {
+        self.reason.missing_scopes()
     }
 }
 
@@ -188,10 +298,8 @@ pub struct Decision {
     pub request: Request,
     /// The final verdict.
     pub verdict: Verdict,
-    /// Why, in one line.
-    pub reason: String,
-    /// Scopes the principal lacks, for `elevation-required`.
-    pub missing_scopes: Vec<String>,
+    /// Why.
+    pub reason: Reason,
     /// Findings of enforcing steps.
     pub findings: Vec<Finding>,
     /// Session labels after the decision (the request's plus those the steps added).
@@ -201,8 +309,8 @@ pub struct Decision {
     pub redacted: Option<Value>,
     /// Every step that ran, in order.
     pub steps: Vec<StepRecord>,
-    /// `blake3:<hex>` over the chain config and every plugin digest.
-    pub revision: String,
+    /// The digest over the chain config and every plugin digest.
+    pub revision: Digest,
     /// The chain's name, when it has one.
     pub chain: Option<String>,
 }

@@ -19,10 +19,13 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde_json::{Value, json};
 
 use crate::config::{self, ChainConfig, DefaultVerdict, Mode, Threshold};
-use crate::engine::{self, Call, Engine, EngineError, Kind, Limits, Plugin, bindings};
+use crate::digest::Digest;
+use crate::engine::{Call, Engine, EngineError, FailureKind, Kind, Limits, Plugin, bindings};
 use crate::request::{Phase, Request};
 
-pub use decision::{Decision, Finding, Severity, StepError, StepRecord, StepVerdict, Verdict};
+pub use decision::{
+    Decision, Finding, Reason, Severity, StepError, StepRecord, StepVerdict, Verdict,
+};
 
 /// A chain that cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +48,9 @@ pub enum ChainError {
         /// The file.
         path: PathBuf,
         /// The pin.
-        expected: String,
+        expected: Digest,
         /// What the file hashes to.
-        actual: String,
+        actual: Digest,
     },
     /// The component exports the other world.
     #[error(
@@ -81,7 +84,7 @@ pub enum ChainError {
 struct Step {
     name: String,
     plugin: Plugin,
-    digest: String,
+    digest: Digest,
     mode: Mode,
     limits: Limits,
     tools: GlobSet,
@@ -103,7 +106,7 @@ pub struct Chain {
     steps: Vec<Step>,
     default: DefaultVerdict,
     deny_at: Threshold,
-    revision: String,
+    revision: Digest,
     name: Option<String>,
 }
 
@@ -126,8 +129,8 @@ impl Chain {
         for (index, step_config) in config.step.iter().enumerate() {
             steps.push(load_step(&engine, index, step_config, base_dir, defaults)?);
         }
-        let digests: Vec<&str> = steps.iter().map(|step| step.digest.as_str()).collect();
-        let revision = crate::canonical::digest(&json!({
+        let digests: Vec<String> = steps.iter().map(|step| step.digest.to_string()).collect();
+        let revision = Digest::of_json(&json!({
             "config": serde_json::to_value(config).unwrap_or(Value::Null),
             "plugins": digests,
         }));
@@ -150,21 +153,22 @@ impl Chain {
             steps,
             default: config.chain.default,
             deny_at: config.chain.deny_at,
-            revision: format!("blake3:{}", revision.to_hex()),
+            revision,
             name: config.chain.name.clone(),
         })
     }
 
-    /// `blake3:<hex>` over the config and every plugin digest.
-    pub fn revision(&self) -> &str {
-        &self.revision
+    /// The digest over the config and every plugin digest: two hosts with the same revision
+    /// decide identically.
+    pub fn revision(&self) -> Digest {
+        self.revision
     }
 
     /// The steps' names, kinds and digests, in the order they run.
-    pub fn describe_steps(&self) -> Vec<(String, Kind, Mode, String)> {
+    pub fn describe_steps(&self) -> Vec<(String, Kind, Mode, Digest)> {
         self.steps
             .iter()
-            .map(|s| (s.name.clone(), s.plugin.kind(), s.mode, s.digest.clone()))
+            .map(|s| (s.name.clone(), s.plugin.kind(), s.mode, s.digest))
             .collect()
     }
 
@@ -175,6 +179,7 @@ impl Chain {
         let mut input = wit_input(&id, &request);
         // What redactions apply to: copied only once an inspector asks for one.
         let mut redacted: Option<Value> = None;
+        let mut budget = redact::Budget::default();
         let mut records = Vec::new();
         let mut findings = Vec::new();
         let mut labels = request.labels.clone();
@@ -206,7 +211,7 @@ impl Chain {
                             inspection
                                 .redactions
                                 .iter()
-                                .try_for_each(|r| redact::apply(target, r))
+                                .try_for_each(|r| redact::apply(target, r, &mut budget))
                         }) {
                             Ok(()) => {
                                 if redacting.is_some() {
@@ -216,13 +221,11 @@ impl Chain {
                                 input.findings.extend(inspection.findings);
                                 add_labels(&mut labels, &inspection.labels);
                             }
-                            Err(message) => {
-                                fail(&mut record, engine::FailureKind::Output.as_str(), message)
-                            }
+                            Err(message) => fail(&mut record, FailureKind::Output, message),
                         }
                     }
                 }
-                Err(failure) => fail(&mut record, failure.kind.as_str(), failure.message),
+                Err(failure) => fail(&mut record, failure.kind, failure.message),
             }
             records.push(record);
         }
@@ -254,7 +257,7 @@ impl Chain {
                         add_labels(&mut labels, &record.labels);
                     }
                 }
-                Err(failure) => fail(&mut record, failure.kind.as_str(), failure.message),
+                Err(failure) => fail(&mut record, failure.kind, failure.message),
             }
             records.push(record);
         }
@@ -272,12 +275,11 @@ impl Chain {
             request,
             verdict: outcome.verdict,
             reason: outcome.reason,
-            missing_scopes: outcome.missing_scopes,
             findings,
             labels,
             redacted,
             steps: records,
-            revision: self.revision.clone(),
+            revision: self.revision,
             chain: self.name.clone(),
         }
     }
@@ -296,25 +298,23 @@ fn load_step(
         message,
     };
     let path = base_dir.join(&step_config.plugin);
-    let bytes = std::fs::read(&path).map_err(|source| ChainError::Plugin {
-        step: label.clone(),
-        source: EngineError::Read {
-            path: path.clone(),
-            source,
-        },
-    })?;
-    let digest = blake3::hash(&bytes);
-    let digest_text = format!("blake3:{}", digest.to_hex());
-    if let Some(pin) = &step_config.digest {
-        let expected = config::parse_digest(pin).map_err(step_error)?;
-        if expected != digest {
-            return Err(ChainError::DigestMismatch {
-                step: label,
-                path,
-                expected: pin.clone(),
-                actual: digest_text,
-            });
-        }
+    let bytes =
+        crate::files::read_bounded(&path, crate::files::MAX_PLUGIN_BYTES).map_err(|source| {
+            ChainError::Plugin {
+                step: label.clone(),
+                source: EngineError::Read(source),
+            }
+        })?;
+    let digest = Digest::of(&bytes);
+    if let Some(expected) = step_config.digest
+        && expected != digest
+    {
+        return Err(ChainError::DigestMismatch {
+            step: label,
+            path,
+            expected,
+            actual: digest,
+        });
     }
     let loaded = engine
         .load_bytes(&path, &bytes)
@@ -397,7 +397,7 @@ fn load_step(
     Ok(Step {
         name,
         plugin,
-        digest: digest_text,
+        digest,
         mode: step_config.mode,
         limits,
         tools,
@@ -409,7 +409,10 @@ fn load_step(
 /// What a request's redactions apply to: the output in the response phase, else the arguments.
 fn redaction_target(request: &Request) -> Value {
     match request.phase {
-        Phase::Response => request.output.clone().unwrap_or(Value::Null),
+        Phase::Response => request
+            .output
+            .as_ref()
+            .map_or(Value::Null, crate::request::ToolOutput::as_value),
         Phase::Request | Phase::Elevation => request.action.args.clone(),
     }
 }
@@ -458,7 +461,10 @@ fn wit_input(id: &str, request: &Request) -> bindings::Input {
             args: request.action.args.to_string(),
             resource: request.action.resource.clone(),
         },
-        output: request.output_text(),
+        output: request.output.as_ref().map(|output| match output {
+            crate::request::ToolOutput::Text(text) => text.clone(),
+            crate::request::ToolOutput::Json(value) => value.to_string(),
+        }),
         grants: request.grants.clone(),
         labels: request.labels.clone(),
         findings: Vec::new(),
@@ -468,10 +474,10 @@ fn wit_input(id: &str, request: &Request) -> bindings::Input {
 fn base_record<T>(step: &Step, call: &Call<T>) -> StepRecord {
     StepRecord {
         name: step.name.clone(),
-        plugin: step.digest.clone(),
+        plugin: step.digest,
         kind: step.plugin.kind(),
         mode: step.mode,
-        instance: step.plugin.instance_mode().as_str(),
+        instance: step.plugin.instance_mode(),
         verdict: StepVerdict::Failed,
         findings: Vec::new(),
         labels: Vec::new(),
@@ -482,14 +488,11 @@ fn base_record<T>(step: &Step, call: &Call<T>) -> StepRecord {
     }
 }
 
-fn fail(record: &mut StepRecord, kind: &str, message: String) {
+fn fail(record: &mut StepRecord, kind: FailureKind, message: String) {
     record.verdict = StepVerdict::Failed;
     record.findings.clear();
     record.labels.clear();
-    record.error = Some(StepError {
-        kind: kind.to_string(),
-        message,
-    });
+    record.error = Some(StepError { kind, message });
 }
 
 fn add_labels(labels: &mut Vec<String>, new: &[String]) {

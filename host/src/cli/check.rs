@@ -12,8 +12,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use lampart::audit::{AuditLog, AuditOptions, Pending};
 use lampart::chain::{Chain, Decision, Verdict};
-use lampart::config::ChainConfig;
-use lampart::record::{self, Masking};
+use lampart::config::{ChainConfig, audit_key_path};
+use lampart::record::{self, AuditKey, Masking};
 use lampart::request::Request;
 use serde_json::{Map, Value, json};
 
@@ -102,14 +102,20 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         (None, false, Some(audit)) => Some(base.join(&audit.dir)),
         (None, false, None) => None,
     };
-    let masking = config
-        .audit
-        .as_ref()
-        .map(|a| Masking {
-            mask: a.mask.clone(),
-            hash: a.hash.clone(),
-        })
-        .unwrap_or_default();
+    // Records are only made when there is a log; the key is only needed then.
+    let masking = match &audit_dir {
+        Some(dir) => {
+            let section = config.audit.as_ref();
+            let key_file = section.and_then(|s| s.key_file.as_deref());
+            let key = AuditKey::load_or_create(&audit_key_path(key_file, &base, dir))?;
+            Masking {
+                mask: section.map(|s| s.mask.clone()).unwrap_or_default(),
+                hash: section.map(|s| s.hash.clone()).unwrap_or_default(),
+                key,
+            }
+        }
+        None => Masking::none(AuditKey::from_bytes([0; 32])),
+    };
     let audit = match audit_dir {
         Some(dir) => {
             let mut options = AuditOptions::default();

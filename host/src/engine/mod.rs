@@ -161,13 +161,8 @@ pub enum EngineError {
         mode: u32,
     },
     /// The plugin file could not be read.
-    #[error("plugin `{path}`: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// What failed.
-        source: std::io::Error,
-    },
+    #[error("plugin {0}")]
+    Read(#[from] crate::files::FileError),
     /// The plugin file is not a usable component, exports the wrong world, or failed to
     /// describe itself.
     #[error("plugin `{path}`: {message}")]
@@ -241,10 +236,8 @@ impl Engine {
 
     /// Reads, compiles (or loads precompiled) and type-checks a plugin file.
     pub fn load_file(&self, path: &Path) -> Result<LoadedComponent, EngineError> {
-        let bytes = std::fs::read(path).map_err(|source| EngineError::Read {
-            path: path.into(),
-            source,
-        })?;
+        let bytes = crate::files::read_bounded(path, crate::files::MAX_PLUGIN_BYTES)
+            .map_err(EngineError::Read)?;
         self.load_bytes(path, &bytes)
     }
 
