@@ -396,3 +396,62 @@ fn a_misspelled_setting_is_refused_at_load_not_silently_ignored() {
         "{text}"
     );
 }
+
+#[test]
+fn redactions_that_grow_without_bound_fail_closed_before_the_host_builds_them() {
+    // Each redaction replaces "a" with 4,096 "a"s: three of them would ask for 256 GiB.
+    let grow = format!(
+        r#"{{"location":"/x","find":"a","replacement":"{}"}}"#,
+        "a".repeat(4096)
+    );
+    let chain = scripted(
+        &format!("{{ redactions = '[{grow},{grow},{grow}]' }}"),
+        r#"{ mode = "allow" }"#,
+        "",
+    );
+    let decision = chain.decide(request(json!({
+        "principal": {"agent": "a"}, "action": {"tool": "t", "args": {"x": "aaaa"}}
+    })));
+    assert_eq!(decision.verdict, Verdict::Deny);
+    let error = step(&decision, "inspector").error.as_ref().unwrap();
+    assert_eq!(error.kind, FailureKind::Output);
+    assert!(error.message.contains("more than"), "{}", error.message);
+    assert_eq!(decision.redacted, None, "nothing half-redacted is passed on");
+    // The host is unaffected: the next decision is normal.
+    let chain = scripted("{}", r#"{ mode = "allow" }"#, "");
+    let next = chain.decide(request(
+        json!({"principal": {"agent": "a"}, "action": {"tool": "t"}}),
+    ));
+    assert_eq!(next.verdict, Verdict::Allow);
+}
+
+#[test]
+fn masked_values_leave_no_trace_in_the_audit_record() {
+    use lampart::record::{AuditKey, Masking, audit_record};
+    let secret = "hunter2-0451";
+    let chain = scripted(
+        &format!(
+            r#"{{ findings = '[{{"rule":"secret.seen","severity":"low","message":"saw {secret} in /cmd"}}]' }}"#
+        ),
+        &format!(r#"{{ mode = "deny", reason = "will not run `{secret}`" }}"#),
+        "",
+    );
+    let decision = chain.decide(request(json!({
+        "principal": {"agent": "a"},
+        "action": {"tool": "shell", "args": {"cmd": secret, "pin": 90210417, "user": "alice"}}
+    })));
+    let masking = Masking {
+        mask: vec!["/cmd".into(), "/pin".into()],
+        hash: vec!["/user".into()],
+        key: AuditKey::from_bytes([9; 32]),
+    };
+    let record = Value::Object(audit_record(&decision, &masking)).to_string();
+    for trace in [secret, "90210417", "alice"] {
+        assert!(!record.contains(trace), "`{trace}` is in {record}");
+    }
+    assert!(record.contains("will not run `***`"), "{record}");
+    // The digests are keyed: a digest of the candidate value without the key is not there.
+    let unkeyed = lampart::canonical::digest(&json!("alice")).to_hex().to_string();
+    assert!(!record.contains(&unkeyed));
+    assert!(record.contains(&masking.key.digest(&json!("alice"))));
+}
