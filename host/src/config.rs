@@ -119,44 +119,151 @@ pub enum Threshold {
     Never,
 }
 
-/// `[limits]` or a step's `limits`: any subset of the three.
+/// `[limits]` or a step's `limits`: any subset of the three, each checked as it is read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LimitsConfig {
-    /// Fuel per call.
+    /// Fuel per call: positive.
     #[serde(default)]
-    pub fuel: Option<u64>,
-    /// Memory cap: bytes, or a string such as `"64 MiB"`.
+    pub fuel: Option<Fuel>,
+    /// Memory cap: bytes, or a string such as `"64 MiB"`; at least 1 MiB.
     #[serde(default)]
-    pub memory: Option<ByteSize>,
-    /// Wall-clock deadline, e.g. `"100ms"`.
+    pub memory: Option<MemorySize>,
+    /// Wall-clock deadline, e.g. `"100ms"`: positive.
     #[serde(default)]
-    pub deadline: Option<String>,
+    pub deadline: Option<Deadline>,
 }
 
 impl LimitsConfig {
     /// These limits over `base`: what is set here wins.
-    pub fn over(&self, base: Limits) -> Result<Limits, String> {
-        let deadline = match &self.deadline {
-            Some(text) => parse_duration(text)?,
-            None => base.deadline,
-        };
-        if let Some(0) = self.fuel {
-            return Err("`fuel` must be positive".into());
+    pub fn over(&self, base: Limits) -> Limits {
+        Limits {
+            fuel: self.fuel.map_or(base.fuel, |fuel| fuel.0.get()),
+            memory: self.memory.map_or(base.memory, |size| size.0),
+            deadline: self.deadline.map_or(base.deadline, |deadline| deadline.0),
         }
-        if let Some(memory) = self.memory
-            && memory.0 < MIN_MEMORY_BYTES
-        {
+    }
+}
+
+/// A positive amount of fuel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Fuel(pub std::num::NonZeroU64);
+
+impl TryFrom<u64> for Fuel {
+    type Error = &'static str;
+    fn try_from(fuel: u64) -> Result<Self, Self::Error> {
+        std::num::NonZeroU64::new(fuel)
+            .map(Fuel)
+            .ok_or("`fuel` must be positive")
+    }
+}
+
+impl From<Fuel> for u64 {
+    fn from(fuel: Fuel) -> u64 {
+        fuel.0.get()
+    }
+}
+
+/// A memory limit: a [`ByteSize`] of at least [`MIN_MEMORY_BYTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ByteSize", into = "ByteSize")]
+pub struct MemorySize(pub usize);
+
+impl TryFrom<ByteSize> for MemorySize {
+    type Error = String;
+    fn try_from(size: ByteSize) -> Result<Self, Self::Error> {
+        if size.0 < MIN_MEMORY_BYTES {
             return Err(format!(
-                "`memory` of {} bytes is below the minimum of {MIN_MEMORY_BYTES} (1 MiB)",
-                memory.0
+                "a memory size of {} bytes is below the minimum of {MIN_MEMORY_BYTES} (1 MiB)",
+                size.0
             ));
         }
-        Ok(Limits {
-            fuel: self.fuel.unwrap_or(base.fuel),
-            memory: self.memory.map_or(base.memory, |size| size.0),
-            deadline,
-        })
+        Ok(MemorySize(size.0))
+    }
+}
+
+impl From<MemorySize> for ByteSize {
+    fn from(size: MemorySize) -> ByteSize {
+        ByteSize(size.0)
+    }
+}
+
+/// A positive duration, written as text such as `"100ms"` or `"2s"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(pub Duration);
+
+impl Serialize for Deadline {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&humantime::format_duration(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Deadline {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text)
+            .map(Deadline)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A tool-name glob, checked when the config is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolGlob(pub globset::Glob);
+
+impl Serialize for ToolGlob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.glob())
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolGlob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        globset::Glob::new(&text)
+            .map(ToolGlob)
+            .map_err(|e| serde::de::Error::custom(format!("tool glob `{text}`: {e}")))
+    }
+}
+
+/// A JSON pointer (RFC 6901) into a request's arguments, checked when the config is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct JsonPointer(String);
+
+impl JsonPointer {
+    /// The pointer as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for JsonPointer {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for JsonPointer {
+    type Error = String;
+    fn try_from(pointer: String) -> Result<Self, Self::Error> {
+        check_pointer(&pointer)?;
+        Ok(JsonPointer(pointer))
+    }
+}
+
+impl std::str::FromStr for JsonPointer {
+    type Err = String;
+    fn from_str(pointer: &str) -> Result<Self, Self::Err> {
+        JsonPointer::try_from(pointer.to_owned())
+    }
+}
+
+impl From<JsonPointer> for String {
+    fn from(pointer: JsonPointer) -> String {
+        pointer.0
     }
 }
 
@@ -232,7 +339,7 @@ pub struct EngineSection {
     pub cache_dir: Option<PathBuf>,
     /// The ceiling for any step's memory limit.
     #[serde(default)]
-    pub max_memory: Option<ByteSize>,
+    pub max_memory: Option<MemorySize>,
 }
 
 /// `[audit]`: the decision log.
@@ -244,12 +351,12 @@ pub struct AuditSection {
     /// Sync every batch to disk before answering (default true).
     #[serde(default = "yes")]
     pub fsync: bool,
-    /// Argument fields (JSON pointers) replaced by `"***"` in the log.
+    /// Argument fields replaced by `"***"` in the log.
     #[serde(default)]
-    pub mask: Vec<String>,
-    /// Argument fields (JSON pointers) replaced by `"blake3:<hex>"` of their canonical JSON.
+    pub mask: Vec<JsonPointer>,
+    /// Argument fields replaced by `"keyed-blake3:<hex>"` of their canonical JSON.
     #[serde(default)]
-    pub hash: Vec<String>,
+    pub hash: Vec<JsonPointer>,
     /// Start a new segment file past this size (at least 64 KiB).
     #[serde(default)]
     pub segment_size: Option<ByteSize>,
@@ -341,7 +448,7 @@ impl Mode {
 pub struct AppliesTo {
     /// Tool-name globs.
     #[serde(default)]
-    pub tools: Option<Vec<String>>,
+    pub tools: Option<Vec<ToolGlob>>,
     /// Phases.
     #[serde(default)]
     pub phases: Option<Vec<Phase>>,
@@ -390,25 +497,11 @@ impl ChainConfig {
         Ok(config)
     }
 
-    /// What TOML's shape cannot say: pointers, limits, sizes, unique names, empty lists.
+    /// What the types alone cannot say: unique names, empty lists, the segment size, steps.
     fn check(&self) -> Result<(), String> {
-        self.limits
-            .over(Limits::default())
-            .map_err(|e| format!("[limits]: {e}"))?;
-        if let Some(max) = self.engine.max_memory
-            && max.0 < MIN_MEMORY_BYTES
-        {
-            return Err(format!(
-                "[engine]: `max-memory` of {} bytes is below the minimum of {MIN_MEMORY_BYTES} (1 MiB)",
-                max.0
-            ));
-        }
         let mut names = std::collections::BTreeSet::new();
         for (index, step) in self.step.iter().enumerate() {
             let label = step_label(index, step);
-            step.limits
-                .over(Limits::default())
-                .map_err(|e| format!("{label}: limits: {e}"))?;
             if let Some(name) = &step.name {
                 if name.is_empty() {
                     return Err(format!("{label}: `name` must not be empty"));
@@ -427,25 +520,14 @@ impl ChainConfig {
                     "{label}: `applies-to.phases` is empty, so the step would never run; leave it out to use the plugin's own phases"
                 ));
             }
-            if let Some(tools) = &step.applies_to.tools {
-                for glob in tools {
-                    globset::Glob::new(glob)
-                        .map_err(|e| format!("{label}: tool glob `{glob}`: {e}"))?;
-                }
-            }
         }
-        if let Some(audit) = &self.audit {
-            for pointer in audit.mask.iter().chain(&audit.hash) {
-                check_pointer(pointer).map_err(|e| format!("[audit]: {e}"))?;
-            }
-            if let Some(size) = audit.segment_size
-                && size.0 < MIN_SEGMENT_BYTES
-            {
-                return Err(format!(
-                    "[audit]: `segment-size` of {} bytes is below the minimum of {MIN_SEGMENT_BYTES} (64 KiB)",
-                    size.0
-                ));
-            }
+        if let Some(size) = self.audit.as_ref().and_then(|audit| audit.segment_size)
+            && size.0 < MIN_SEGMENT_BYTES
+        {
+            return Err(format!(
+                "[audit]: `segment-size` of {} bytes is below the minimum of {MIN_SEGMENT_BYTES} (64 KiB)",
+                size.0
+            ));
         }
         if self.step.is_empty() {
             return Err(
@@ -542,7 +624,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.chain.default, DefaultVerdict::Allow);
-        assert_eq!(config.limits.memory, Some(ByteSize(32 << 20)));
+        assert_eq!(config.limits.memory, Some(MemorySize(32 << 20)));
         let step = &config.step[0];
         assert_eq!(step.mode, Mode::Monitor);
         assert_eq!(setting_text(&step.settings["default"]), "deny");
@@ -612,8 +694,10 @@ mod tests {
                 "[audit]\ndir = \"x\"\nsegment-size = 0\n",
                 "`segment-size` of 0 bytes is below the minimum",
             ),
-            ("[engine]\nmax-memory = 0\n", "`max-memory` of 0 bytes"),
-            ("[limits]\nmemory = 0\n", "`memory` of 0 bytes"),
+            ("[engine]\nmax-memory = 0\n", "a memory size of 0 bytes"),
+            ("[limits]\nmemory = 0\n", "a memory size of 0 bytes"),
+            ("[limits]\nfuel = 0\n", "`fuel` must be positive"),
+            ("[limits]\ndeadline = \"0s\"\n", "must be positive"),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(expected), "{text:?} gave {err}");

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use crate::chain::Decision;
+use crate::config::JsonPointer;
 use crate::request::Phase;
 
 /// The secret that keys the digests in audit records (`input_digest`, `output_digest` and
@@ -122,10 +123,10 @@ impl std::fmt::Debug for AuditKey {
 #[derive(Debug, Clone)]
 pub struct Masking {
     /// JSON pointers whose values are replaced by `"***"`.
-    pub mask: Vec<String>,
+    pub mask: Vec<JsonPointer>,
     /// JSON pointers whose values are replaced by `"keyed-blake3:<hex>"` of their canonical
     /// JSON, so equal values can still be matched across records.
-    pub hash: Vec<String>,
+    pub hash: Vec<JsonPointer>,
     /// The key of every digest in the record.
     pub key: AuditKey,
 }
@@ -155,14 +156,14 @@ impl Masking {
             .map(|p| (p, false))
             .chain(self.hash.iter().map(|p| (p, true)))
         {
-            if let Some(slot) = args.pointer_mut(pointer) {
+            if let Some(slot) = args.pointer_mut(pointer.as_str()) {
                 secrets_of(slot, &mut secrets);
                 *slot = if hashed {
                     Value::String(self.key.digest(slot))
                 } else {
                     Value::String("***".into())
                 };
-                touched.push(pointer.clone());
+                touched.push(pointer.to_string());
             }
         }
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -319,10 +320,14 @@ pub fn decision_line(decision: &Decision) -> String {
 mod tests {
     use super::*;
 
+    fn pointer(text: &str) -> JsonPointer {
+        JsonPointer::try_from(text.to_string()).unwrap()
+    }
+
     fn masking() -> Masking {
         Masking {
-            mask: vec!["/card".into(), "/absent".into()],
-            hash: vec!["/to".into()],
+            mask: vec![pointer("/card"), pointer("/absent")],
+            hash: vec![pointer("/to")],
             key: AuditKey::from_bytes([7; 32]),
         }
     }

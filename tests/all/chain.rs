@@ -416,7 +416,10 @@ fn redactions_that_grow_without_bound_fail_closed_before_the_host_builds_them() 
     let error = step(&decision, "inspector").error.as_ref().unwrap();
     assert_eq!(error.kind, FailureKind::Output);
     assert!(error.message.contains("more than"), "{}", error.message);
-    assert_eq!(decision.redacted, None, "nothing half-redacted is passed on");
+    assert_eq!(
+        decision.redacted, None,
+        "nothing half-redacted is passed on"
+    );
     // The host is unaffected: the next decision is normal.
     let chain = scripted("{}", r#"{ mode = "allow" }"#, "");
     let next = chain.decide(request(
@@ -441,8 +444,8 @@ fn masked_values_leave_no_trace_in_the_audit_record() {
         "action": {"tool": "shell", "args": {"cmd": secret, "pin": 90210417, "user": "alice"}}
     })));
     let masking = Masking {
-        mask: vec!["/cmd".into(), "/pin".into()],
-        hash: vec!["/user".into()],
+        mask: vec!["/cmd".parse().unwrap(), "/pin".parse().unwrap()],
+        hash: vec!["/user".parse().unwrap()],
         key: AuditKey::from_bytes([9; 32]),
     };
     let record = Value::Object(audit_record(&decision, &masking)).to_string();
@@ -451,7 +454,9 @@ fn masked_values_leave_no_trace_in_the_audit_record() {
     }
     assert!(record.contains("will not run `***`"), "{record}");
     // The digests are keyed: a digest of the candidate value without the key is not there.
-    let unkeyed = lampart::canonical::digest(&json!("alice")).to_hex().to_string();
+    let unkeyed = lampart::canonical::digest(&json!("alice"))
+        .to_hex()
+        .to_string();
     assert!(!record.contains(&unkeyed));
     assert!(record.contains(&masking.key.digest(&json!("alice"))));
 }

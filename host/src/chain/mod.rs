@@ -117,14 +117,7 @@ impl Chain {
         base_dir: &Path,
         engine: Arc<Engine>,
     ) -> Result<Chain, ChainError> {
-        let defaults =
-            config
-                .limits
-                .over(Limits::default())
-                .map_err(|message| ChainError::Step {
-                    step: "[limits]".into(),
-                    message,
-                })?;
+        let defaults = config.limits.over(Limits::default());
         let mut steps = Vec::with_capacity(config.step.len());
         for (index, step_config) in config.step.iter().enumerate() {
             steps.push(load_step(&engine, index, step_config, base_dir, defaults)?);
@@ -338,10 +331,7 @@ fn load_step(
             export,
         });
     }
-    let limits = step_config
-        .limits
-        .over(defaults)
-        .map_err(|e| step_error(format!("limits: {e}")))?;
+    let limits = step_config.limits.over(defaults);
     if limits.memory > engine.options().max_memory {
         return Err(step_error(format!(
             "memory limit of {} bytes is over the engine's ceiling of {} bytes ([engine] max-memory)",
@@ -374,16 +364,19 @@ fn load_step(
         .name
         .clone()
         .unwrap_or_else(|| plugin.info().name.clone());
-    let tools = globs(
-        step_config
-            .applies_to
-            .tools
-            .as_deref()
-            .unwrap_or(&["*".to_string()]),
-    )
+    let tools = match &step_config.applies_to.tools {
+        Some(tools) => glob_set(tools.iter().map(|glob| glob.0.clone())),
+        None => glob_set([]),
+    }
     .map_err(step_error)?;
-    let plugin_tools =
-        globs(&plugin.info().tools).map_err(|e| step_error(format!("describe(): {e}")))?;
+    let plugin_tools = plugin
+        .info()
+        .tools
+        .iter()
+        .map(|pattern| Glob::new(pattern).map_err(|e| format!("tool glob `{pattern}`: {e}")))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(glob_set)
+        .map_err(|e| step_error(format!("describe(): {e}")))?;
     let plugin_phases: Vec<Phase> = plugin.info().phases.iter().map(|p| phase_of(*p)).collect();
     let phases = match &step_config.applies_to.phases {
         Some(phases) => phases
@@ -417,14 +410,16 @@ fn redaction_target(request: &Request) -> Value {
     }
 }
 
-/// A glob set; an empty list matches every tool.
-fn globs(patterns: &[String]) -> Result<GlobSet, String> {
+/// A glob set; no globs at all match every tool.
+fn glob_set(globs: impl IntoIterator<Item = Glob>) -> Result<GlobSet, String> {
     let mut builder = GlobSetBuilder::new();
-    if patterns.is_empty() {
-        builder.add(Glob::new("*").map_err(|e| e.to_string())?);
+    let mut any = false;
+    for glob in globs {
+        builder.add(glob);
+        any = true;
     }
-    for pattern in patterns {
-        builder.add(Glob::new(pattern).map_err(|e| format!("tool glob `{pattern}`: {e}"))?);
+    if !any {
+        builder.add(Glob::new("*").map_err(|e| e.to_string())?);
     }
     builder.build().map_err(|e| e.to_string())
 }
