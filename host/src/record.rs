@@ -206,26 +206,6 @@ pub fn audit_record(decision: &Decision, masking: &Masking) -> Map<String, Value
         _ => &request.action.args,
     };
     let (args, masked, secrets) = masking.apply(args);
-    let mut reason = decision.reason.clone();
-    let mut findings = decision.findings.clone();
-    let mut steps = decision.steps.clone();
-    if !secrets.is_empty() {
-        reason.texts_mut().for_each(|text| scrub(text, &secrets));
-        for finding in findings
-            .iter_mut()
-            .chain(steps.iter_mut().flat_map(|step| step.findings.iter_mut()))
-        {
-            scrub(&mut finding.message, &secrets);
-        }
-        for step in &mut steps {
-            if let crate::chain::StepVerdict::Deny(message) = &mut step.verdict {
-                scrub(message, &secrets);
-            }
-            if let Some(error) = &mut step.error {
-                scrub(&mut error.message, &secrets);
-            }
-        }
-    }
     let mut record = Map::new();
     record.insert("type".into(), json!("decision"));
     record.insert("id".into(), json!(decision.id));
@@ -256,12 +236,46 @@ pub fn audit_record(decision: &Decision, masking: &Masking) -> Map<String, Value
     record.insert("grants".into(), json!(request.grants));
     record.insert("labels".into(), json!(decision.labels));
     record.insert("verdict".into(), json!(decision.verdict));
-    record.insert("reason".into(), json!(reason));
-    record.insert("findings".into(), json!(findings));
-    record.insert("steps".into(), json!(steps));
+    record.insert("reason".into(), json!(decision.reason));
+    record.insert("findings".into(), json!(decision.findings));
+    record.insert("steps".into(), json!(decision.steps));
     record.insert("chain".into(), json!(decision.chain));
     record.insert("revision".into(), json!(decision.revision));
+    if !secrets.is_empty() {
+        // A plugin may quote a masked value anywhere it writes text (a reason, a finding, a
+        // label), and the same value may sit in another argument: scrub it everywhere.
+        for (key, value) in record.iter_mut() {
+            if !matches!(key.as_str(), "id" | "time") {
+                scrub_value(value, &secrets);
+            }
+        }
+    }
     record
+}
+
+/// Scrubs every string (and every number equal to a secret) in `value`, leaving digests
+/// (`blake3:<hex>`, `keyed-blake3:<hex>`) alone: their hex digits are not content.
+fn scrub_value(value: &mut Value, secrets: &[String]) {
+    match value {
+        Value::String(text) => {
+            let digest = text
+                .strip_prefix("blake3:")
+                .or_else(|| text.strip_prefix("keyed-blake3:"))
+                .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !digest {
+                scrub(text, secrets);
+            }
+        }
+        Value::Number(number) => {
+            let text = number.to_string();
+            if secrets.contains(&text) {
+                *value = Value::String("***".into());
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| scrub_value(item, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|item| scrub_value(item, secrets)),
+        Value::Null | Value::Bool(_) => {}
+    }
 }
 
 /// What `lampart check` prints for a decision: verdict, reason, findings, a line per step,

@@ -434,14 +434,15 @@ fn masked_values_leave_no_trace_in_the_audit_record() {
     let secret = "hunter2-0451";
     let chain = scripted(
         &format!(
-            r#"{{ findings = '[{{"rule":"secret.seen","severity":"low","message":"saw {secret} in /cmd"}}]' }}"#
+            r#"{{ findings = '[{{"rule":"secret.{secret}","severity":"low","message":"saw {secret} in /cmd"}}]', labels = '["seen-{secret}"]' }}"#
         ),
         &format!(r#"{{ mode = "deny", reason = "will not run `{secret}`" }}"#),
         "",
     );
     let decision = chain.decide(request(json!({
         "principal": {"agent": "a"},
-        "action": {"tool": "shell", "args": {"cmd": secret, "pin": 90210417, "user": "alice"}}
+        "action": {"tool": "shell", "args": {"cmd": secret, "pin": 90210417, "user": "alice",
+                   "note": format!("copy of {secret}"), "again": 90210417}}
     })));
     let masking = Masking {
         mask: vec!["/cmd".parse().unwrap(), "/pin".parse().unwrap()],

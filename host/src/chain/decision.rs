@@ -263,17 +263,6 @@ impl Reason {
             _ => &[],
         }
     }
-
-    /// The free-text parts of the reason (messages that came from plugins), for scrubbing.
-    pub fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
-        match self {
-            Reason::StepFailed { message, .. }
-            | Reason::StepDenied { message, .. }
-            | Reason::Finding { message, .. } => Some(message),
-            _ => None,
-        }
-        .into_iter()
-    }
 }
 
 fn is_zero(n: &usize) -> bool {
