@@ -15,6 +15,7 @@ pub mod config;
 pub mod digest;
 pub mod engine;
 pub mod files;
+pub mod private_dir;
 pub mod record;
 pub mod request;
 pub mod strict_json;
