@@ -15,17 +15,30 @@ fn rec(i: u64) -> Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
-/// Small segments: a record line is about 250 bytes, so 3 records per segment.
+/// A record of about 20 KB: three fit in a segment of the smallest size, four do not.
+fn padded(i: u64) -> Map<String, Value> {
+    let mut fields = rec(i);
+    fields.insert("pad".into(), json!("x".repeat(20_000)));
+    fields
+}
+
+/// The smallest segments: with [`padded`] records, 3 records per segment.
 fn small() -> AuditOptions {
     AuditOptions {
-        max_segment_bytes: 800,
+        max_segment_bytes: MIN_SEGMENT_BYTES,
         ..AuditOptions::default()
     }
 }
 
+/// Writes `n` records: [`padded`] ones into [`small`] segments, else short ones.
 fn write_log(dir: &Path, n: u64, options: AuditOptions) -> Vec<Receipt> {
+    let record = if options.max_segment_bytes == MIN_SEGMENT_BYTES {
+        padded
+    } else {
+        rec
+    };
     let log = AuditLog::open(dir, options).unwrap();
-    let receipts = (1..=n).map(|i| log.append(rec(i)).unwrap()).collect();
+    let receipts = (1..=n).map(|i| log.append(record(i)).unwrap()).collect();
     log.close().unwrap();
     receipts
 }
@@ -131,14 +144,18 @@ fn chain_continues_across_segment_rollover() {
     write_log(dir.path(), 0, small());
     let log = AuditLog::open(dir.path(), small()).unwrap();
     for i in 11..=20 {
-        log.append(rec(i)).unwrap();
+        log.append(padded(i)).unwrap();
     }
     drop(log);
     let segments = read_segments(dir.path());
     assert!(segments.len() >= 5, "{} segments", segments.len());
     for (path, lines) in &segments {
         let size: usize = lines.iter().map(String::len).sum();
-        assert!(size <= 800, "{} is {size} bytes", path.display());
+        assert!(
+            size as u64 <= MIN_SEGMENT_BYTES,
+            "{} is {size} bytes",
+            path.display()
+        );
         let first: Value = serde_json::from_str(&lines[0]).unwrap();
         let name = path.file_name().unwrap().to_str().unwrap();
         assert_eq!(name, segment_file_name(seq_of(&first)));
@@ -156,11 +173,11 @@ fn chain_continues_across_segment_rollover() {
 fn oversized_record_gets_its_own_segment() {
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::open(dir.path(), small()).unwrap();
-    log.append(rec(1)).unwrap();
+    log.append(padded(1)).unwrap();
     let mut big = rec(2);
-    big.insert("blob".into(), json!("x".repeat(2000)));
+    big.insert("blob".into(), json!("x".repeat(70_000)));
     log.append(big).unwrap();
-    log.append(rec(3)).unwrap();
+    log.append(padded(3)).unwrap();
     log.close().unwrap();
     let firsts: Vec<u64> = list_segments(dir.path())
         .unwrap()
@@ -181,7 +198,7 @@ fn concurrent_appends_from_eight_threads() {
                 let log = &log;
                 s.spawn(move || {
                     (0..50)
-                        .map(|i| log.append(rec(t * 100 + i)).unwrap().seq)
+                        .map(|i| log.append(padded(t * 100 + i)).unwrap().seq)
                         .collect::<Vec<_>>()
                 })
             })
@@ -224,7 +241,7 @@ fn fsync_off_still_verifies() {
         ..small()
     };
     let log = AuditLog::open(dir.path(), options.clone()).unwrap();
-    let pending: Vec<Pending> = (1..=100).map(|i| log.submit(rec(i))).collect();
+    let pending: Vec<Pending> = (1..=100).map(|i| log.submit(padded(i))).collect();
     for p in pending {
         p.wait().unwrap();
     }
@@ -549,7 +566,7 @@ fn head_behind_the_log_is_a_note() {
     );
     // The writer continues and moves HEAD on.
     let log = AuditLog::open(dir.path(), small()).unwrap();
-    assert_eq!(log.append(rec(31)).unwrap().seq, 31);
+    assert_eq!(log.append(padded(31)).unwrap().seq, 31);
     log.close().unwrap();
     assert!(verify(dir.path()).unwrap().notes.is_empty());
 }
@@ -779,7 +796,7 @@ fn torn_first_line_of_a_new_segment_is_recovered() {
         report.notes
     );
     let log = AuditLog::open(dir.path(), small()).unwrap();
-    let r = log.append(rec(8)).unwrap();
+    let r = log.append(padded(8)).unwrap();
     log.close().unwrap();
     assert_eq!(r.seq, 8);
     assert_eq!(

@@ -2,11 +2,12 @@
 
 use std::path::Path;
 
-use super::error::{AuditError, Problem, io_err};
+use super::error::{AuditError, Problem, trust_err};
 use super::head::{Head, head};
 use super::layout::{Segment, list_segments};
 use super::record::{ZERO_HASH, is_json, parse_line};
 use super::segment::LineReader;
+use crate::private_dir::check_not_shared;
 
 /// What [`verify`] checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,11 @@ pub struct VerifyReport {
 /// Verifies the log in `dir`: every record's hash, each `prev` against the previous record's
 /// hash, contiguous sequence numbers from 1 across segments, each segment's file name
 /// against its first record, and HEAD against the end of the log.
+///
+/// A directory that group or others may write is refused ([`AuditError::Untrusted`]), and
+/// so is a segment or HEAD that is a symbolic link or not a regular file. Each record must
+/// be strict JSON (no key twice) in canonical form, so that every reader of the line sees
+/// exactly the fields that were hashed.
 ///
 /// It takes no lock, so it can run beside a writer; a record being written at that moment
 /// may then show up as a torn last line, so verify a live log again before acting on that.
@@ -73,7 +79,8 @@ struct Chain<'a> {
 }
 
 fn verify_inner(dir: &Path, anchor: Option<&Head>) -> Result<VerifyReport, AuditError> {
-    std::fs::metadata(dir).map_err(io_err(dir, "open log directory"))?;
+    // A log others may write proves nothing; its files are read without following links.
+    check_not_shared(dir).map_err(trust_err(dir, "open log directory"))?;
     // HEAD first: a writer only moves it after the records are on disk, so every record it
     // names is in the segments listed afterwards.
     let head = head(dir)?;
