@@ -164,10 +164,13 @@ fn open_dir(dir: &Path) -> Result<File, TrustError> {
         options.custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY | libc::O_NONBLOCK);
     }
     let file = options.open(dir).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ENOTDIR) {
-            TrustError::WrongKind("directory")
-        } else {
+        // With `O_DIRECTORY`, a symbolic link is refused as "not a directory".
+        if e.raw_os_error() != Some(libc::ENOTDIR) {
             TrustError::io("open directory")(e)
+        } else if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            TrustError::Symlink
+        } else {
+            TrustError::WrongKind("directory")
         }
     })?;
     let meta = file.metadata().map_err(TrustError::io("read directory"))?;

@@ -816,3 +816,238 @@ fn tail_reads_across_segments() {
     assert!(tail(dir.path(), 0).unwrap().is_empty());
     assert_eq!(tail(dir.path(), 1000).unwrap().len(), 10);
 }
+
+// ---- trust --------------------------------------------------------------------------------
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_others_can_write_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for mode in [0o777, 0o770, 0o722] {
+        chmod(dir.path(), mode);
+        let err = AuditLog::open(dir.path(), AuditOptions::default()).unwrap_err();
+        assert!(matches!(err, AuditError::Untrusted { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "audit log {}: writable by other users (mode {mode:o})",
+                dir.path().display()
+            )
+        );
+        assert!(matches!(
+            verify(dir.path()),
+            Err(AuditError::Untrusted { .. })
+        ));
+        assert!(matches!(
+            recover(dir.path()),
+            Err(AuditError::Untrusted { .. })
+        ));
+    }
+    chmod(dir.path(), 0o700);
+    write_log(dir.path(), 1, AuditOptions::default());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_directory_is_created_0700_and_every_file_0600() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("new/audit");
+    write_log(&log_dir, 2, AuditOptions::default());
+    assert_eq!(mode_of(&log_dir), 0o700);
+    assert_eq!(mode_of(dir.path().join("new").as_path()), 0o700);
+    let segment = list_segments(&log_dir).unwrap().remove(0).path;
+    assert_eq!(mode_of(&segment), 0o600);
+    assert_eq!(mode_of(&log_dir.join(HEAD_FILE)), 0o600);
+
+    let mut content = fs::read(&segment).unwrap();
+    content.extend_from_slice(b"{\"hash\":\"ab");
+    fs::write(&segment, &content).unwrap();
+    let recovery = recover(&log_dir).unwrap().unwrap();
+    assert_eq!(mode_of(&recovery.quarantine), 0o600);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_segment_or_head_that_is_a_symlink_is_refused() {
+    for name in [segment_file_name(1), HEAD_FILE.to_owned()] {
+        let dir = tempfile::tempdir().unwrap();
+        let log_dir = dir.path().join("audit");
+        write_log(&log_dir, 2, AuditOptions::default());
+        // Another user's trick: the file becomes a link to one the writer must not touch.
+        let file = log_dir.join(&name);
+        let target = dir.path().join("precious");
+        fs::rename(&file, &target).unwrap();
+        std::os::unix::fs::symlink(&target, &file).unwrap();
+        let before = fs::read(&target).unwrap();
+
+        let err = AuditLog::open(&log_dir, AuditOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "audit log {}: a symbolic link, which is never followed",
+                file.display()
+            ),
+            "{name}"
+        );
+        let err = verify(&log_dir).unwrap_err();
+        assert!(matches!(err, AuditError::Untrusted { .. }), "{name}: {err}");
+        assert_eq!(fs::read(&target).unwrap(), before, "{name} untouched");
+    }
+}
+
+#[test]
+fn deleting_the_lock_file_does_not_let_a_second_writer_in() {
+    let dir = tempfile::tempdir().unwrap();
+    // A `LOCK` file, as older versions kept, is not what holds the log.
+    fs::write(dir.path().join("LOCK"), b"").unwrap();
+    let log = AuditLog::open(dir.path(), AuditOptions::default()).unwrap();
+    fs::remove_file(dir.path().join("LOCK")).unwrap();
+    let err = AuditLog::open(dir.path(), AuditOptions::default()).unwrap_err();
+    assert!(matches!(err, AuditError::Locked { .. }), "{err}");
+    assert!(matches!(
+        recover(dir.path()),
+        Err(AuditError::Locked { .. })
+    ));
+    log.append(rec(1)).unwrap();
+    log.close().unwrap();
+    write_log(dir.path(), 1, AuditOptions::default());
+    assert_eq!(verify(dir.path()).unwrap().records, 2);
+}
+
+#[test]
+fn a_segment_size_below_the_minimum_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for size in [0, MIN_SEGMENT_BYTES - 1] {
+        let options = AuditOptions {
+            max_segment_bytes: size,
+            ..AuditOptions::default()
+        };
+        let err = AuditLog::open(dir.path(), options).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "audit log {}: segment size of {size} bytes is below the minimum of 65536 bytes (64 KiB)",
+                dir.path().display()
+            )
+        );
+    }
+    assert!(list_segments(dir.path()).unwrap().is_empty());
+}
+
+/// Replaces the last record of a one-segment log with `body` (a record without `hash`, as
+/// text), hashed as the writer would hash it, and moves HEAD to it: only the form of the body
+/// is wrong.
+fn forge_last_record(dir: &Path, body: &str) {
+    let mut segments = read_segments(dir);
+    let last = segments.last_mut().unwrap();
+    let hash = crate::canonical::hex(&blake3::hash(body.as_bytes()));
+    *last.1.last_mut().unwrap() = format!("{{\"hash\":\"{hash}\",{}\n", &body[1..]);
+    let seq = last.1.len();
+    write_segments(&segments);
+    fs::write(dir.join(HEAD_FILE), format!("{seq:020} {hash}\n")).unwrap();
+}
+
+#[test]
+fn a_record_with_a_key_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipts = write_log(dir.path(), 2, AuditOptions::default());
+    let prev = &receipts[0].hash;
+    forge_last_record(
+        dir.path(),
+        &format!(
+            r#"{{"prev":"{prev}","seq":2,"tool":"shell","verdict":"deny","verdict":"allow"}}"#
+        ),
+    );
+    match verify(dir.path()) {
+        Err(AuditError::Broken {
+            seq: 2,
+            problem: Problem::Malformed { reason, .. },
+            ..
+        }) => assert!(reason.contains("duplicate"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    // The writer will not continue after it either.
+    assert!(matches!(
+        AuditLog::open(dir.path(), AuditOptions::default()),
+        Err(AuditError::Broken { seq: 2, .. })
+    ));
+}
+
+#[test]
+fn a_record_not_in_canonical_form_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipts = write_log(dir.path(), 2, AuditOptions::default());
+    let prev = &receipts[0].hash;
+    for body in [
+        format!(r#"{{"seq":2,"prev":"{prev}","tool":"shell"}}"#),
+        format!(r#"{{"prev":"{prev}","seq":2, "tool":"shell"}}"#),
+        format!(r#"{{"prev":"{prev}","seq":2,"tool":"sh\u0065ll"}}"#),
+        format!(r#"{{"prev":"{prev}","seq":2.0,"tool":"shell"}}"#),
+    ] {
+        forge_last_record(dir.path(), &body);
+        match verify(dir.path()) {
+            Err(AuditError::Broken {
+                seq: 2,
+                problem: Problem::Malformed { .. },
+                ..
+            }) => {}
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+}
+
+/// A log whose last line is torn, and the torn bytes.
+fn torn_log() -> (tempfile::TempDir, PathBuf, u64, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 3, AuditOptions::default());
+    let segment = list_segments(dir.path()).unwrap().remove(0).path;
+    let offset = fs::metadata(&segment).unwrap().len();
+    let torn = br#"{"hash":"0123","decision":"al"#.to_vec();
+    let mut content = fs::read(&segment).unwrap();
+    content.extend_from_slice(&torn);
+    fs::write(&segment, &content).unwrap();
+    (dir, segment, offset, torn)
+}
+
+#[test]
+fn recovery_can_be_retried_after_it_failed() {
+    // A full disk left an empty quarantine file; a crash after the rename left a full one.
+    for leftover in [Vec::new(), br#"{"hash":"0123","decision":"al"#.to_vec()] {
+        let (dir, segment, offset, torn) = torn_log();
+        let quarantine = super::layout::quarantine_path(&segment, offset);
+        fs::write(&quarantine, &leftover).unwrap();
+        let recovery = recover(dir.path()).unwrap().unwrap();
+        assert_eq!(recovery.quarantine, quarantine);
+        assert_eq!(fs::read(&quarantine).unwrap(), torn);
+        assert_eq!(fs::metadata(&segment).unwrap().len(), offset);
+        write_log(dir.path(), 1, AuditOptions::default());
+        assert_eq!(verify(dir.path()).unwrap().records, 4);
+    }
+}
+
+#[test]
+fn recovery_keeps_an_earlier_quarantine_with_other_bytes() {
+    let (dir, segment, offset, torn) = torn_log();
+    let quarantine = super::layout::quarantine_path(&segment, offset);
+    fs::write(&quarantine, b"from an earlier crash").unwrap();
+    let recovery = recover(dir.path()).unwrap().unwrap();
+    assert_eq!(
+        recovery.quarantine.file_name().unwrap().to_str().unwrap(),
+        format!("{}.torn-{offset}.1", segment_file_name(1))
+    );
+    assert_eq!(fs::read(&recovery.quarantine).unwrap(), torn);
+    assert_eq!(fs::read(&quarantine).unwrap(), b"from an earlier crash");
+    assert_eq!(verify(dir.path()).unwrap().records, 3);
+}

@@ -44,8 +44,9 @@ pub struct VerifyReport {
 /// [`AuditError::Broken`] for an edited, deleted, inserted or reordered record or a deleted
 /// segment, [`AuditError::Truncated`] for a log that ends before HEAD's record,
 /// [`AuditError::Torn`] for a torn last line, [`AuditError::HeadMissing`] or
-/// [`AuditError::HeadMalformed`] for a bad HEAD, [`AuditError::Io`] for a file that cannot
-/// be read.
+/// [`AuditError::HeadMalformed`] for a bad HEAD, [`AuditError::Untrusted`] for a directory
+/// others may write or a file that is a link or not a regular file, [`AuditError::Io`] for a
+/// file that cannot be read.
 pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     verify_inner(dir.as_ref(), None)
 }
