@@ -367,7 +367,7 @@ pub struct AuditSection {
 }
 
 /// The smallest `segment-size`: smaller segments mean a file per handful of records.
-pub const MIN_SEGMENT_BYTES: usize = 64 << 10;
+pub const MIN_SEGMENT_BYTES: usize = crate::audit::MIN_SEGMENT_BYTES as usize;
 
 /// The smallest memory limit or ceiling: no component starts in less.
 pub const MIN_MEMORY_BYTES: usize = 1 << 20;

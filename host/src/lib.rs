@@ -16,6 +16,7 @@ pub mod digest;
 pub mod engine;
 pub mod files;
 pub mod host;
+pub mod private_dir;
 pub mod record;
 pub mod request;
 pub mod strict_json;

@@ -7,4 +7,6 @@ mod docs;
 mod engine;
 mod hostile;
 mod support;
+#[cfg(unix)]
+mod trust;
 mod warm;

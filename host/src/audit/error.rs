@@ -4,6 +4,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::private_dir::TrustError;
+
 /// An error opening, appending to, reading, verifying or recovering an audit log.
 ///
 /// Every message is one line that starts with `audit log <path>:` and, where a record is at
@@ -23,15 +25,36 @@ pub enum AuditError {
         #[source]
         source: Arc<io::Error>,
     },
-    /// Another writer holds the log's lock file.
+    /// Another writer (or recovery) holds the lock on the log's directory.
     #[error(
-        "audit log {}: already open by another writer (lock file {} is held)",
-        dir.display(),
-        dir.join(super::layout::LOCK_FILE).display()
+        "audit log {}: already open by another writer (the directory is locked)",
+        dir.display()
     )]
     Locked {
         /// The log's directory.
         dir: PathBuf,
+    },
+    /// The log's directory, or a file in it, could be written by another user, or is a
+    /// symbolic link or not a regular file: it is refused rather than trusted.
+    #[error("audit log {}: {reason}", path.display())]
+    Untrusted {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong with it (shared, so that the error can be cloned).
+        #[source]
+        reason: Arc<TrustError>,
+    },
+    /// The segment size asked for is below [`MIN_SEGMENT_BYTES`](super::MIN_SEGMENT_BYTES).
+    #[error(
+        "audit log {}: segment size of {size} bytes is below the minimum of {} bytes (64 KiB)",
+        dir.display(),
+        super::MIN_SEGMENT_BYTES
+    )]
+    SegmentTooSmall {
+        /// The log's directory.
+        dir: PathBuf,
+        /// The size asked for.
+        size: u64,
     },
     /// The log's last line is incomplete or not JSON, as after a crash in the middle of a write.
     #[error(
@@ -179,5 +202,25 @@ pub(crate) fn io_err(path: &Path, action: &'static str) -> impl FnOnce(io::Error
         path,
         action,
         source: Arc::new(source),
+    }
+}
+
+/// Turns a [`TrustError`] about `path` into an [`AuditError`]: [`AuditError::Io`] (with
+/// `action`) if it could not be examined, [`AuditError::Untrusted`] if it is refused.
+pub(crate) fn trust_err(
+    path: &Path,
+    action: &'static str,
+) -> impl FnOnce(TrustError) -> AuditError {
+    let path = path.to_path_buf();
+    move |error| match error {
+        TrustError::Io { source, .. } => AuditError::Io {
+            path,
+            action,
+            source: Arc::new(source),
+        },
+        reason => AuditError::Untrusted {
+            path,
+            reason: Arc::new(reason),
+        },
     }
 }

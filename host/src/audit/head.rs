@@ -5,12 +5,13 @@
 //! has `00000000000000000000 000…000`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Seek, SeekFrom, Write};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::error::{AuditError, io_err};
-use super::layout::{HEAD_FILE, sync_dir};
+use super::layout::{HEAD_FILE, open_file, sync_dir};
 use super::record::{ZERO_HASH, is_hex64};
+use crate::private_dir::Access;
 
 /// Length in bytes of the HEAD file.
 const HEAD_LEN: usize = 20 + 1 + 64 + 1;
@@ -69,11 +70,23 @@ impl Head {
 /// in the format above, [`AuditError::Io`] if it cannot be read.
 pub fn head(dir: impl AsRef<Path>) -> Result<Head, AuditError> {
     let path = dir.as_ref().join(HEAD_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Err(AuditError::HeadMissing { path }),
-        Err(e) => return Err(io_err(&path, "read HEAD")(e)),
+    let file = match open_file(
+        &path,
+        OpenOptions::new().read(true),
+        Access::Read,
+        "read HEAD",
+    ) {
+        Ok((file, _)) => file,
+        Err(AuditError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            return Err(AuditError::HeadMissing { path });
+        }
+        Err(e) => return Err(e),
     };
+    // One byte more than a well-formed HEAD, so that a longer file is seen to be too long.
+    let mut bytes = Vec::with_capacity(HEAD_LEN + 1);
+    file.take(HEAD_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err(&path, "read HEAD"))?;
     Head::decode(&bytes).map_err(|reason| AuditError::HeadMalformed { path, reason })
 }
 
@@ -87,11 +100,12 @@ impl HeadFile {
     /// Creates the HEAD file of a new log, recording no records.
     pub(crate) fn create(dir: &Path, fsync: bool) -> Result<HeadFile, AuditError> {
         let path = dir.join(HEAD_FILE);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_err(&path, "create HEAD"))?;
+        let (file, _) = open_file(
+            &path,
+            OpenOptions::new().write(true).create_new(true),
+            Access::Own,
+            "create HEAD",
+        )?;
         let mut head = HeadFile { file, path };
         head.write(&Head::genesis(), fsync)?;
         if fsync {
@@ -103,10 +117,12 @@ impl HeadFile {
     /// Opens the existing HEAD file for rewriting.
     pub(crate) fn open(dir: &Path) -> Result<HeadFile, AuditError> {
         let path = dir.join(HEAD_FILE);
-        let file = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path, "open HEAD"))?;
+        let (file, _) = open_file(
+            &path,
+            OpenOptions::new().write(true),
+            Access::Own,
+            "open HEAD",
+        )?;
         Ok(HeadFile { file, path })
     }
 

@@ -1,14 +1,14 @@
-//! The files of a log directory: their names, the list of segments, the lock, directory sync.
+//! The files of a log directory: their names, the list of segments, the lock, opening files
+//! safely, directory sync.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
-use super::error::{AuditError, io_err};
+use super::error::{AuditError, io_err, trust_err};
+use crate::private_dir::{self, Access};
 
 /// Name of the file holding the last synced sequence number and hash.
 pub(crate) const HEAD_FILE: &str = "HEAD";
-/// Name of the file a writer (or recovery) holds an exclusive lock on.
-pub(crate) const LOCK_FILE: &str = "LOCK";
 
 const SEGMENT_PREFIX: &str = "audit-";
 const SEGMENT_SUFFIX: &str = ".jsonl";
@@ -44,8 +44,8 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<u64> {
 
 /// Returns the log's segments in the order of their first sequence numbers.
 ///
-/// Files whose names are not exactly `audit-<20 digits>.jsonl` (HEAD, LOCK, quarantined torn
-/// tails) are not segments and are skipped.
+/// Files whose names are not exactly `audit-<20 digits>.jsonl` (HEAD, quarantined torn tails)
+/// are not segments and are skipped.
 pub(crate) fn list_segments(dir: &Path) -> Result<Vec<Segment>, AuditError> {
     let mut segments = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err(dir, "list directory"))? {
@@ -69,22 +69,31 @@ pub(crate) fn quarantine_path(segment: &Path, offset: u64) -> PathBuf {
     segment.with_file_name(name)
 }
 
-/// Takes the exclusive lock on `dir`'s lock file; it is held until the returned file is closed.
+/// Checks that `dir` is private (see [`crate::private_dir`]) and takes an exclusive lock
+/// (`flock`) on the directory itself, held until the returned handle is closed.
+///
+/// The lock is on the directory, not on a file in it, so no file can be deleted or replaced
+/// to let a second writer in while the first is alive.
 pub(crate) fn lock(dir: &Path) -> Result<File, AuditError> {
-    let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_err(&path, "open lock file"))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
+    let handle = private_dir::open_private_dir(dir).map_err(trust_err(dir, "open directory"))?;
+    match handle.try_lock() {
+        Ok(()) => Ok(handle),
         Err(TryLockError::WouldBlock) => Err(AuditError::Locked {
             dir: dir.to_path_buf(),
         }),
-        Err(TryLockError::Error(e)) => Err(io_err(&path, "lock lock file")(e)),
+        Err(TryLockError::Error(e)) => Err(io_err(dir, "lock directory")(e)),
     }
+}
+
+/// Opens a file of the log: never through a symbolic link, and only if it is a regular file
+/// (owned by this user for [`Access::Own`]); a file it creates gets mode 0600.
+pub(crate) fn open_file(
+    path: &Path,
+    options: &mut OpenOptions,
+    access: Access,
+    action: &'static str,
+) -> Result<(File, std::fs::Metadata), AuditError> {
+    private_dir::open_file(path, options, access).map_err(trust_err(path, action))
 }
 
 /// Makes the directory's entries (created, renamed or removed files) durable.

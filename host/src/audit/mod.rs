@@ -14,10 +14,21 @@
 //! | --- | --- |
 //! | `audit-<20 digits>.jsonl` | a segment: records, one per line; the digits are the first record's `seq`, zero-padded |
 //! | `HEAD` | the last synced record's `seq` and `hash` |
-//! | `LOCK` | empty; the writer holds an exclusive lock (`flock`) on it |
-//! | `audit-<20 digits>.jsonl.torn-<offset>` | bytes [`recover`] removed from that segment, starting at that byte offset |
+//! | `audit-<20 digits>.jsonl.torn-<offset>` | bytes [`recover`] removed from that segment, starting at that byte offset (`.torn-<offset>.<n>` if that name held other bytes) |
 //!
-//! Any other file is ignored.
+//! Any other file is ignored (including the `LOCK` file older versions kept).
+//!
+//! ## Who may write it
+//!
+//! The records hold the arguments of every tool call, and they are evidence, so the
+//! directory must be private to the user that writes the log: the writer and [`recover`]
+//! refuse ([`AuditError::Untrusted`]) a directory that another user owns, that group or
+//! others may write, or that sits in a directory someone other than this user or root could
+//! replace it through (one writable by others without the sticky bit); see
+//! [`crate::private_dir`]. A missing directory is created with mode 0700 and every file with
+//! mode 0600. Segments and HEAD are never opened through a symbolic link, must be regular
+//! files, and the writer only writes files this user owns. [`verify`] refuses a directory
+//! that group or others may write, but does not need to own the log.
 //!
 //! ## Records
 //!
@@ -38,7 +49,10 @@
 //! That is: the first 9 bytes are `{"hash":"`, bytes 9..73 are the hash, bytes 73..75 are
 //! `",`, and `{` followed by the bytes from 75 up to the newline is exactly the body that was
 //! hashed. The line is itself valid JSON with all the record's fields, so `jq` reads it; a
-//! verifier hashes the stored bytes and never has to re-serialize JSON. For example, record 1
+//! verifier hashes the stored bytes. Because JSON readers disagree about a key given twice,
+//! the body must also be strict JSON (no key twice, no integer beyond 64 bits) and exactly
+//! the canonical form of what it parses to, so that every reader sees the fields that were
+//! hashed. For example, record 1
 //! with the caller's fields `{"decision":"allow","tool":"shell"}`:
 //!
 //! ```text
@@ -50,7 +64,7 @@
 //! ## Segments
 //!
 //! Records go to the newest segment until the next record would take it past
-//! [`AuditOptions::max_segment_bytes`] (default 64 MiB); that record starts a new segment named
+//! [`AuditOptions::max_segment_bytes`] (default 64 MiB, at least [`MIN_SEGMENT_BYTES`]); that record starts a new segment named
 //! after its own `seq`. A record never spans two segments, and the chain simply continues:
 //! the first record of a segment has as `prev` the hash of the last record of the one before.
 //! A segment is created only to receive a record, so only a crash right after creating one
@@ -67,7 +81,8 @@
 //!
 //! ## Writing
 //!
-//! One writer thread per log, guarded by the lock on `LOCK`. It takes every record queued,
+//! One writer thread per log, guarded by an exclusive lock (`flock`) on the directory itself,
+//! held while the log is open: deleting or replacing a file cannot let a second writer in. It takes every record queued,
 //! assigns `seq` and `prev` in order, writes the batch to the segment with one write (one per
 //! segment if the batch crosses a rollover), calls `fdatasync` once, rewrites HEAD and syncs
 //! it, and only then answers the callers. When it creates a segment it also syncs the
@@ -80,8 +95,9 @@
 //!
 //! 1. each segment's name is the `seq` the chain has reached (else a segment was deleted,
 //!    inserted or renamed), and no segment but the last is empty;
-//! 2. each line ends in `\n` and is laid out as above (a bad last line of the last segment is
-//!    reported as torn, with file and offset; elsewhere as malformed);
+//! 2. each line ends in `\n` and is laid out as above, with a strict, canonical body (a bad
+//!    last line of the last segment is reported as torn, with file and offset; elsewhere, and
+//!    a complete line that is JSON but not canonical, as malformed);
 //! 3. blake3 of `{` + bytes 75.. equals bytes 9..73 (else the record was edited);
 //! 4. its `seq` is the next expected one (larger: records deleted; smaller: inserted or
 //!    reordered) and its `prev` is the previous record's hash;
@@ -100,6 +116,10 @@
 //! import json, os, re, sys
 //! from blake3 import blake3
 //!
+//! def unique(pairs):
+//!     assert len({k for k, _ in pairs}) == len(pairs), "a key given twice"
+//!     return dict(pairs)
+//!
 //! def verify(d):
 //!     segs = sorted((int(m[1]), n) for n in os.listdir(d)
 //!                   if (m := re.fullmatch(r"audit-(\d{20})\.jsonl", n)))
@@ -115,7 +135,10 @@
 //!             assert line[:9] == b'{"hash":"' and line[73:75] == b'",', f"record {seq}: layout"
 //!             h, body = line[9:73].decode(), b"{" + line[75:]
 //!             assert blake3(body).hexdigest() == h, f"record {seq}: hash mismatch"
-//!             rec = json.loads(body)
+//!             rec = json.loads(body, object_pairs_hook=unique)
+//!             # Canonical form (as Python writes it for records without exponent floats).
+//!             assert json.dumps(rec, sort_keys=True, separators=(",", ":"),
+//!                               ensure_ascii=False).encode() == body, f"record {seq}: form"
 //!             assert rec["seq"] == seq, f"record {seq}: found seq {rec['seq']}"
 //!             assert rec["prev"] == prev, f"record {seq}: prev mismatch"
 //!             assert seq != head_seq or h == head_hash, f"record {seq}: HEAD differs"
@@ -130,9 +153,11 @@
 //!
 //! A crash in the middle of a write can leave the last segment ending in a torn line (no
 //! newline, or not JSON). Opening such a log fails with [`AuditError::Torn`], naming the file
-//! and byte offset: the writer never chains over it. [`recover`] copies the torn bytes to
-//! `<segment>.torn-<offset>`, truncates the segment to the end of its last complete line and
-//! syncs both; the log then opens and continues from the last good record. The torn record was
+//! and byte offset: the writer never chains over it. [`recover`] writes the torn bytes to a
+//! temporary file, syncs it and renames it to `<segment>.torn-<offset>`, then truncates the
+//! segment to the end of its last complete line and syncs it; the log then opens and
+//! continues from the last good record. If it fails half way (a full disk), running it again
+//! is safe: an empty quarantine file, or one with the same bytes, is replaced. The torn record was
 //! never answered (its batch had not been synced), so no caller was told it was kept.
 //!
 //! [`verify`]: fn@verify
@@ -158,4 +183,4 @@ pub use head::{Head, head};
 pub use read::tail;
 pub use recover::{Recovery, recover};
 pub use verify::{VerifyReport, verify, verify_with_anchor};
-pub use writer::{AuditLog, AuditOptions, Pending, Receipt};
+pub use writer::{AuditLog, AuditOptions, MIN_SEGMENT_BYTES, Pending, Receipt};

@@ -4,10 +4,9 @@
 //! minus its opening `{`, then `\n`. The hash is blake3 over `{` + the bytes after the prefix,
 //! so checking it never re-serializes anything.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::canonical;
+use crate::{canonical, strict_json};
 
 /// The `prev` of record 1: 64 zeros.
 pub(crate) const ZERO_HASH: &str =
@@ -66,16 +65,12 @@ pub(crate) struct Parsed {
     pub(crate) hash_ok: bool,
 }
 
-/// The fields of a body that the chain needs; the others are only checked to be JSON.
-#[derive(Deserialize)]
-struct ChainFields {
-    seq: u64,
-    prev: String,
-    #[serde(default)]
-    hash: Option<serde::de::IgnoredAny>,
-}
-
 /// Reads a line (without its newline), or says why it is not a record.
+///
+/// The body must be strict JSON (see [`crate::strict_json`]: no key twice, no integer beyond
+/// 64 bits) and exactly the canonical form of what it parses to. A line that hashes right
+/// but that JSON readers could read differently (a field given twice, keys out of order,
+/// extra spaces) is therefore refused, not trusted.
 pub(crate) fn parse_line(line: &[u8]) -> Result<Parsed, String> {
     let layout_error = || r#"does not start with {"hash":"<64 lowercase hex digits>","#.to_owned();
     if line.len() < BODY_START
@@ -91,18 +86,38 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<Parsed, String> {
     let mut body = Vec::with_capacity(1 + line.len() - BODY_START);
     body.push(b'{');
     body.extend_from_slice(&line[BODY_START..]);
-    let fields: ChainFields = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    if fields.hash.is_some() {
+    let text = std::str::from_utf8(&body).map_err(|e| format!("not UTF-8: {e}"))?;
+    let value = strict_json::from_str(text).map_err(|e| e.to_string())?;
+    let Value::Object(fields) = &value else {
+        return Err("not a JSON object".to_owned());
+    };
+    if fields.contains_key("hash") {
         return Err("has a second `hash` field".to_owned());
     }
-    if !is_hex64(fields.prev.as_bytes()) {
-        return Err("prev is not 64 lowercase hex digits".to_owned());
+    let seq = fields
+        .get("seq")
+        .ok_or("has no `seq`")?
+        .as_u64()
+        .ok_or("seq is not a non-negative integer")?;
+    let prev = fields
+        .get("prev")
+        .ok_or("has no `prev`")?
+        .as_str()
+        .filter(|p| is_hex64(p.as_bytes()))
+        .ok_or("prev is not 64 lowercase hex digits")?
+        .to_owned();
+    let mut canonical = Vec::with_capacity(body.len());
+    canonical::write_canonical(&value, &mut canonical);
+    if canonical != body {
+        return Err(
+            "not in canonical form (keys out of order, extra whitespace or escapes?)".to_owned(),
+        );
     }
     let hash = String::from_utf8_lossy(hash).into_owned();
     let hash_ok = canonical::hex(&blake3::hash(&body)) == hash;
     Ok(Parsed {
-        seq: fields.seq,
-        prev: fields.prev,
+        seq,
+        prev,
         hash,
         hash_ok,
     })

@@ -1,12 +1,14 @@
 //! Reading segment files: line by line from the start, the last lines from the end, and where
 //! a torn last line starts.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Take};
 use std::path::{Path, PathBuf};
 
 use super::error::{AuditError, io_err};
+use super::layout::open_file;
 use super::record::is_json;
+use crate::private_dir::Access;
 
 /// One line of a segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,11 +32,13 @@ pub(crate) struct LineReader {
 impl LineReader {
     /// Opens `path` and notes its current length; bytes appended later are not read.
     pub(crate) fn open(path: &Path) -> Result<LineReader, AuditError> {
-        let file = File::open(path).map_err(io_err(path, "open segment"))?;
-        let len = file
-            .metadata()
-            .map_err(io_err(path, "read segment metadata"))?
-            .len();
+        let (file, meta) = open_file(
+            path,
+            OpenOptions::new().read(true),
+            Access::Read,
+            "open segment",
+        )?;
+        let len = meta.len();
         Ok(LineReader {
             reader: BufReader::with_capacity(1 << 16, file.take(len)),
             path: path.to_path_buf(),
@@ -109,11 +113,13 @@ impl TailScan {
 /// backwards from the end in chunks, so a long segment is not read whole.
 pub(crate) fn scan_tail(path: &Path, n: usize) -> Result<TailScan, AuditError> {
     const CHUNK: u64 = 64 * 1024;
-    let mut file = File::open(path).map_err(io_err(path, "open segment"))?;
-    let len = file
-        .metadata()
-        .map_err(io_err(path, "read segment metadata"))?
-        .len();
+    let (mut file, meta) = open_file(
+        path,
+        OpenOptions::new().read(true),
+        Access::Read,
+        "open segment",
+    )?;
+    let len = meta.len();
     // `buf` holds the bytes from `start` to `len`.
     let mut buf: Vec<u8> = Vec::new();
     let mut start = len;

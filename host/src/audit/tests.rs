@@ -15,17 +15,30 @@ fn rec(i: u64) -> Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
-/// Small segments: a record line is about 250 bytes, so 3 records per segment.
+/// A record of about 20 KB: three fit in a segment of the smallest size, four do not.
+fn padded(i: u64) -> Map<String, Value> {
+    let mut fields = rec(i);
+    fields.insert("pad".into(), json!("x".repeat(20_000)));
+    fields
+}
+
+/// The smallest segments: with [`padded`] records, 3 records per segment.
 fn small() -> AuditOptions {
     AuditOptions {
-        max_segment_bytes: 800,
+        max_segment_bytes: MIN_SEGMENT_BYTES,
         ..AuditOptions::default()
     }
 }
 
+/// Writes `n` records: [`padded`] ones into [`small`] segments, else short ones.
 fn write_log(dir: &Path, n: u64, options: AuditOptions) -> Vec<Receipt> {
+    let record = if options.max_segment_bytes == MIN_SEGMENT_BYTES {
+        padded
+    } else {
+        rec
+    };
     let log = AuditLog::open(dir, options).unwrap();
-    let receipts = (1..=n).map(|i| log.append(rec(i)).unwrap()).collect();
+    let receipts = (1..=n).map(|i| log.append(record(i)).unwrap()).collect();
     log.close().unwrap();
     receipts
 }
@@ -131,14 +144,18 @@ fn chain_continues_across_segment_rollover() {
     write_log(dir.path(), 0, small());
     let log = AuditLog::open(dir.path(), small()).unwrap();
     for i in 11..=20 {
-        log.append(rec(i)).unwrap();
+        log.append(padded(i)).unwrap();
     }
     drop(log);
     let segments = read_segments(dir.path());
     assert!(segments.len() >= 5, "{} segments", segments.len());
     for (path, lines) in &segments {
         let size: usize = lines.iter().map(String::len).sum();
-        assert!(size <= 800, "{} is {size} bytes", path.display());
+        assert!(
+            size as u64 <= MIN_SEGMENT_BYTES,
+            "{} is {size} bytes",
+            path.display()
+        );
         let first: Value = serde_json::from_str(&lines[0]).unwrap();
         let name = path.file_name().unwrap().to_str().unwrap();
         assert_eq!(name, segment_file_name(seq_of(&first)));
@@ -156,11 +173,11 @@ fn chain_continues_across_segment_rollover() {
 fn oversized_record_gets_its_own_segment() {
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::open(dir.path(), small()).unwrap();
-    log.append(rec(1)).unwrap();
+    log.append(padded(1)).unwrap();
     let mut big = rec(2);
-    big.insert("blob".into(), json!("x".repeat(2000)));
+    big.insert("blob".into(), json!("x".repeat(70_000)));
     log.append(big).unwrap();
-    log.append(rec(3)).unwrap();
+    log.append(padded(3)).unwrap();
     log.close().unwrap();
     let firsts: Vec<u64> = list_segments(dir.path())
         .unwrap()
@@ -181,7 +198,7 @@ fn concurrent_appends_from_eight_threads() {
                 let log = &log;
                 s.spawn(move || {
                     (0..50)
-                        .map(|i| log.append(rec(t * 100 + i)).unwrap().seq)
+                        .map(|i| log.append(padded(t * 100 + i)).unwrap().seq)
                         .collect::<Vec<_>>()
                 })
             })
@@ -224,7 +241,7 @@ fn fsync_off_still_verifies() {
         ..small()
     };
     let log = AuditLog::open(dir.path(), options.clone()).unwrap();
-    let pending: Vec<Pending> = (1..=100).map(|i| log.submit(rec(i))).collect();
+    let pending: Vec<Pending> = (1..=100).map(|i| log.submit(padded(i))).collect();
     for p in pending {
         p.wait().unwrap();
     }
@@ -549,7 +566,7 @@ fn head_behind_the_log_is_a_note() {
     );
     // The writer continues and moves HEAD on.
     let log = AuditLog::open(dir.path(), small()).unwrap();
-    assert_eq!(log.append(rec(31)).unwrap().seq, 31);
+    assert_eq!(log.append(padded(31)).unwrap().seq, 31);
     log.close().unwrap();
     assert!(verify(dir.path()).unwrap().notes.is_empty());
 }
@@ -779,7 +796,7 @@ fn torn_first_line_of_a_new_segment_is_recovered() {
         report.notes
     );
     let log = AuditLog::open(dir.path(), small()).unwrap();
-    let r = log.append(rec(8)).unwrap();
+    let r = log.append(padded(8)).unwrap();
     log.close().unwrap();
     assert_eq!(r.seq, 8);
     assert_eq!(
@@ -798,4 +815,239 @@ fn tail_reads_across_segments() {
     assert_eq!(last4, [7, 8, 9, 10]);
     assert!(tail(dir.path(), 0).unwrap().is_empty());
     assert_eq!(tail(dir.path(), 1000).unwrap().len(), 10);
+}
+
+// ---- trust --------------------------------------------------------------------------------
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_others_can_write_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for mode in [0o777, 0o770, 0o722] {
+        chmod(dir.path(), mode);
+        let err = AuditLog::open(dir.path(), AuditOptions::default()).unwrap_err();
+        assert!(matches!(err, AuditError::Untrusted { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "audit log {}: writable by other users (mode {mode:o})",
+                dir.path().display()
+            )
+        );
+        assert!(matches!(
+            verify(dir.path()),
+            Err(AuditError::Untrusted { .. })
+        ));
+        assert!(matches!(
+            recover(dir.path()),
+            Err(AuditError::Untrusted { .. })
+        ));
+    }
+    chmod(dir.path(), 0o700);
+    write_log(dir.path(), 1, AuditOptions::default());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_directory_is_created_0700_and_every_file_0600() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("new/audit");
+    write_log(&log_dir, 2, AuditOptions::default());
+    assert_eq!(mode_of(&log_dir), 0o700);
+    assert_eq!(mode_of(dir.path().join("new").as_path()), 0o700);
+    let segment = list_segments(&log_dir).unwrap().remove(0).path;
+    assert_eq!(mode_of(&segment), 0o600);
+    assert_eq!(mode_of(&log_dir.join(HEAD_FILE)), 0o600);
+
+    let mut content = fs::read(&segment).unwrap();
+    content.extend_from_slice(b"{\"hash\":\"ab");
+    fs::write(&segment, &content).unwrap();
+    let recovery = recover(&log_dir).unwrap().unwrap();
+    assert_eq!(mode_of(&recovery.quarantine), 0o600);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_segment_or_head_that_is_a_symlink_is_refused() {
+    for name in [segment_file_name(1), HEAD_FILE.to_owned()] {
+        let dir = tempfile::tempdir().unwrap();
+        let log_dir = dir.path().join("audit");
+        write_log(&log_dir, 2, AuditOptions::default());
+        // Another user's trick: the file becomes a link to one the writer must not touch.
+        let file = log_dir.join(&name);
+        let target = dir.path().join("precious");
+        fs::rename(&file, &target).unwrap();
+        std::os::unix::fs::symlink(&target, &file).unwrap();
+        let before = fs::read(&target).unwrap();
+
+        let err = AuditLog::open(&log_dir, AuditOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "audit log {}: a symbolic link, which is never followed",
+                file.display()
+            ),
+            "{name}"
+        );
+        let err = verify(&log_dir).unwrap_err();
+        assert!(matches!(err, AuditError::Untrusted { .. }), "{name}: {err}");
+        assert_eq!(fs::read(&target).unwrap(), before, "{name} untouched");
+    }
+}
+
+#[test]
+fn deleting_the_lock_file_does_not_let_a_second_writer_in() {
+    let dir = tempfile::tempdir().unwrap();
+    // A `LOCK` file, as older versions kept, is not what holds the log.
+    fs::write(dir.path().join("LOCK"), b"").unwrap();
+    let log = AuditLog::open(dir.path(), AuditOptions::default()).unwrap();
+    fs::remove_file(dir.path().join("LOCK")).unwrap();
+    let err = AuditLog::open(dir.path(), AuditOptions::default()).unwrap_err();
+    assert!(matches!(err, AuditError::Locked { .. }), "{err}");
+    assert!(matches!(
+        recover(dir.path()),
+        Err(AuditError::Locked { .. })
+    ));
+    log.append(rec(1)).unwrap();
+    log.close().unwrap();
+    write_log(dir.path(), 1, AuditOptions::default());
+    assert_eq!(verify(dir.path()).unwrap().records, 2);
+}
+
+#[test]
+fn a_segment_size_below_the_minimum_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for size in [0, MIN_SEGMENT_BYTES - 1] {
+        let options = AuditOptions {
+            max_segment_bytes: size,
+            ..AuditOptions::default()
+        };
+        let err = AuditLog::open(dir.path(), options).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "audit log {}: segment size of {size} bytes is below the minimum of 65536 bytes (64 KiB)",
+                dir.path().display()
+            )
+        );
+    }
+    assert!(list_segments(dir.path()).unwrap().is_empty());
+}
+
+/// Replaces the last record of a one-segment log with `body` (a record without `hash`, as
+/// text), hashed as the writer would hash it, and moves HEAD to it: only the form of the body
+/// is wrong.
+fn forge_last_record(dir: &Path, body: &str) {
+    let mut segments = read_segments(dir);
+    let last = segments.last_mut().unwrap();
+    let hash = crate::canonical::hex(&blake3::hash(body.as_bytes()));
+    *last.1.last_mut().unwrap() = format!("{{\"hash\":\"{hash}\",{}\n", &body[1..]);
+    let seq = last.1.len();
+    write_segments(&segments);
+    fs::write(dir.join(HEAD_FILE), format!("{seq:020} {hash}\n")).unwrap();
+}
+
+#[test]
+fn a_record_with_a_key_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipts = write_log(dir.path(), 2, AuditOptions::default());
+    let prev = &receipts[0].hash;
+    forge_last_record(
+        dir.path(),
+        &format!(
+            r#"{{"prev":"{prev}","seq":2,"tool":"shell","verdict":"deny","verdict":"allow"}}"#
+        ),
+    );
+    match verify(dir.path()) {
+        Err(AuditError::Broken {
+            seq: 2,
+            problem: Problem::Malformed { reason, .. },
+            ..
+        }) => assert!(reason.contains("duplicate"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    // The writer will not continue after it either.
+    assert!(matches!(
+        AuditLog::open(dir.path(), AuditOptions::default()),
+        Err(AuditError::Broken { seq: 2, .. })
+    ));
+}
+
+#[test]
+fn a_record_not_in_canonical_form_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipts = write_log(dir.path(), 2, AuditOptions::default());
+    let prev = &receipts[0].hash;
+    for body in [
+        format!(r#"{{"seq":2,"prev":"{prev}","tool":"shell"}}"#),
+        format!(r#"{{"prev":"{prev}","seq":2, "tool":"shell"}}"#),
+        format!(r#"{{"prev":"{prev}","seq":2,"tool":"sh\u0065ll"}}"#),
+        format!(r#"{{"prev":"{prev}","seq":2.0,"tool":"shell"}}"#),
+    ] {
+        forge_last_record(dir.path(), &body);
+        match verify(dir.path()) {
+            Err(AuditError::Broken {
+                seq: 2,
+                problem: Problem::Malformed { .. },
+                ..
+            }) => {}
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+}
+
+/// A log whose last line is torn, and the torn bytes.
+fn torn_log() -> (tempfile::TempDir, PathBuf, u64, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 3, AuditOptions::default());
+    let segment = list_segments(dir.path()).unwrap().remove(0).path;
+    let offset = fs::metadata(&segment).unwrap().len();
+    let torn = br#"{"hash":"0123","decision":"al"#.to_vec();
+    let mut content = fs::read(&segment).unwrap();
+    content.extend_from_slice(&torn);
+    fs::write(&segment, &content).unwrap();
+    (dir, segment, offset, torn)
+}
+
+#[test]
+fn recovery_can_be_retried_after_it_failed() {
+    // A full disk left an empty quarantine file; a crash after the rename left a full one.
+    for leftover in [Vec::new(), br#"{"hash":"0123","decision":"al"#.to_vec()] {
+        let (dir, segment, offset, torn) = torn_log();
+        let quarantine = super::layout::quarantine_path(&segment, offset);
+        fs::write(&quarantine, &leftover).unwrap();
+        let recovery = recover(dir.path()).unwrap().unwrap();
+        assert_eq!(recovery.quarantine, quarantine);
+        assert_eq!(fs::read(&quarantine).unwrap(), torn);
+        assert_eq!(fs::metadata(&segment).unwrap().len(), offset);
+        write_log(dir.path(), 1, AuditOptions::default());
+        assert_eq!(verify(dir.path()).unwrap().records, 4);
+    }
+}
+
+#[test]
+fn recovery_keeps_an_earlier_quarantine_with_other_bytes() {
+    let (dir, segment, offset, torn) = torn_log();
+    let quarantine = super::layout::quarantine_path(&segment, offset);
+    fs::write(&quarantine, b"from an earlier crash").unwrap();
+    let recovery = recover(dir.path()).unwrap().unwrap();
+    assert_eq!(
+        recovery.quarantine.file_name().unwrap().to_str().unwrap(),
+        format!("{}.torn-{offset}.1", segment_file_name(1))
+    );
+    assert_eq!(fs::read(&recovery.quarantine).unwrap(), torn);
+    assert_eq!(fs::read(&quarantine).unwrap(), b"from an earlier crash");
+    assert_eq!(verify(dir.path()).unwrap().records, 3);
 }

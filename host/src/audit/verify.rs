@@ -2,11 +2,12 @@
 
 use std::path::Path;
 
-use super::error::{AuditError, Problem, io_err};
+use super::error::{AuditError, Problem, trust_err};
 use super::head::{Head, head};
 use super::layout::{Segment, list_segments};
 use super::record::{ZERO_HASH, is_json, parse_line};
 use super::segment::LineReader;
+use crate::private_dir::check_not_shared;
 
 /// What [`verify`] checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,11 @@ pub struct VerifyReport {
 /// hash, contiguous sequence numbers from 1 across segments, each segment's file name
 /// against its first record, and HEAD against the end of the log.
 ///
+/// A directory that group or others may write is refused ([`AuditError::Untrusted`]), and
+/// so is a segment or HEAD that is a symbolic link or not a regular file. Each record must
+/// be strict JSON (no key twice) in canonical form, so that every reader of the line sees
+/// exactly the fields that were hashed.
+///
 /// It takes no lock, so it can run beside a writer; a record being written at that moment
 /// may then show up as a torn last line, so verify a live log again before acting on that.
 ///
@@ -38,8 +44,9 @@ pub struct VerifyReport {
 /// [`AuditError::Broken`] for an edited, deleted, inserted or reordered record or a deleted
 /// segment, [`AuditError::Truncated`] for a log that ends before HEAD's record,
 /// [`AuditError::Torn`] for a torn last line, [`AuditError::HeadMissing`] or
-/// [`AuditError::HeadMalformed`] for a bad HEAD, [`AuditError::Io`] for a file that cannot
-/// be read.
+/// [`AuditError::HeadMalformed`] for a bad HEAD, [`AuditError::Untrusted`] for a directory
+/// others may write or a file that is a link or not a regular file, [`AuditError::Io`] for a
+/// file that cannot be read.
 pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     verify_inner(dir.as_ref(), None)
 }
@@ -73,7 +80,8 @@ struct Chain<'a> {
 }
 
 fn verify_inner(dir: &Path, anchor: Option<&Head>) -> Result<VerifyReport, AuditError> {
-    std::fs::metadata(dir).map_err(io_err(dir, "open log directory"))?;
+    // A log others may write proves nothing; its files are read without following links.
+    check_not_shared(dir).map_err(trust_err(dir, "open log directory"))?;
     // HEAD first: a writer only moves it after the records are on disk, so every record it
     // names is in the segments listed afterwards.
     let head = head(dir)?;

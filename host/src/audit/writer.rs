@@ -6,7 +6,7 @@
 //! batch. A failed write or sync fails the whole batch and stops the writer: it never chains
 //! over records that may be half on disk.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -17,16 +17,17 @@ use serde_json::{Map, Value};
 
 use super::error::{AuditError, Problem, io_err};
 use super::head::{Head, HeadFile, head};
-use super::layout::{self, HEAD_FILE, segment_file_name, sync_dir};
+use super::layout::{self, HEAD_FILE, open_file, segment_file_name, sync_dir};
 use super::record::{reserved_field, seal};
 use super::resume::{ChainEnd, chain_end};
+use crate::private_dir::{self, Access};
 
 /// How a log is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditOptions {
     /// A segment is closed, and the next record starts a new one, when that record would take
     /// the segment past this many bytes. A record larger than this gets a segment of its own.
-    /// Default: 64 MiB.
+    /// At least [`MIN_SEGMENT_BYTES`]. Default: 64 MiB.
     pub max_segment_bytes: u64,
     /// Sync each batch (and HEAD, and the directory when a file is created) before answering.
     /// Default: `true`. With `false` an answered record may still be lost, or HEAD may get
@@ -37,6 +38,10 @@ pub struct AuditOptions {
     /// It also bounds one batch. Default: 4096.
     pub queue_capacity: usize,
 }
+
+/// The smallest [`AuditOptions::max_segment_bytes`]: 64 KiB. Smaller segments would mean a
+/// file for every few records.
+pub const MIN_SEGMENT_BYTES: u64 = 64 << 10;
 
 impl Default for AuditOptions {
     fn default() -> Self {
@@ -105,20 +110,34 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Opens the log in `dir` for appending, creating the directory and an empty log if
-    /// there is none, and starts its writer thread.
+    /// Opens the log in `dir` for appending, creating the directory (mode 0700) and an empty
+    /// log if there is none, and starts its writer thread.
+    ///
+    /// The directory must be private: owned by this user, not writable by group or others,
+    /// and in no directory another user could replace it through (see
+    /// [`crate::private_dir`]). Its files are never opened through a symbolic link, must be
+    /// regular files owned by this user, and are created with mode 0600.
     ///
     /// # Errors
     ///
-    /// [`AuditError::Locked`] if another writer has the log open; [`AuditError::Torn`] if the
+    /// [`AuditError::SegmentTooSmall`] if `max_segment_bytes` is below [`MIN_SEGMENT_BYTES`];
+    /// [`AuditError::Untrusted`] if the directory is not private or a file of the log is a
+    /// link, not a regular file, or another user's; [`AuditError::Locked`] if another writer
+    /// has the log open; [`AuditError::Torn`] if the
     /// last line was cut off (see [`recover`](fn@super::recover)); [`AuditError::Truncated`] if
     /// HEAD names a record the log does not have; [`AuditError::Broken`] if the last record's
     /// hash is wrong or differs from HEAD's; [`AuditError::HeadMissing`] if the log has
     /// segments but no HEAD; [`AuditError::Io`] if a file cannot be created or read.
     pub fn open(dir: impl AsRef<Path>, options: AuditOptions) -> Result<AuditLog, AuditError> {
         let dir = dir.as_ref().to_path_buf();
+        if options.max_segment_bytes < MIN_SEGMENT_BYTES {
+            return Err(AuditError::SegmentTooSmall {
+                dir,
+                size: options.max_segment_bytes,
+            });
+        }
         if !dir.is_dir() {
-            fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+            private_dir::create_private_dir(&dir).map_err(io_err(&dir, "create directory"))?;
             if let Some(parent) = dir
                 .parent()
                 .filter(|p| options.fsync && !p.as_os_str().is_empty())
@@ -141,10 +160,13 @@ impl AuditLog {
         };
         let segment = match &end.segment {
             Some((segment, len)) => Some(OpenSegment {
-                file: OpenOptions::new()
-                    .append(true)
-                    .open(&segment.path)
-                    .map_err(io_err(&segment.path, "open segment"))?,
+                file: open_file(
+                    &segment.path,
+                    OpenOptions::new().append(true),
+                    Access::Own,
+                    "open segment",
+                )?
+                .0,
                 path: segment.path.clone(),
                 len: *len,
             }),
@@ -332,7 +354,7 @@ struct OpenSegment {
 /// The writer thread's state.
 struct Writer {
     dir: PathBuf,
-    /// Held for the thread's lifetime: closing it releases the directory.
+    /// The log's directory, locked for the thread's lifetime: closing it releases the lock.
     _lock: File,
     head: HeadFile,
     segment: Option<OpenSegment>,
@@ -434,11 +456,12 @@ impl Writer {
 
     fn create_segment(&self, first: u64) -> Result<OpenSegment, AuditError> {
         let path = self.dir.join(segment_file_name(first));
-        let file = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_err(&path, "create segment"))?;
+        let (file, _) = open_file(
+            &path,
+            OpenOptions::new().append(true).create_new(true),
+            Access::Own,
+            "create segment",
+        )?;
         if self.options.fsync {
             sync_dir(&self.dir)?;
         }

@@ -109,9 +109,11 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
                     }
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(err @ (audit::AuditError::Io { .. } | audit::AuditError::Locked { .. })) => {
-                    Err(err.into())
-                }
+                Err(
+                    err @ (audit::AuditError::Io { .. }
+                    | audit::AuditError::Locked { .. }
+                    | audit::AuditError::Untrusted { .. }),
+                ) => Err(err.into()),
                 Err(err) => {
                     if json {
                         println!("{}", json!({ "ok": false, "error": err.to_string() }));

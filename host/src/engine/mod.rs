@@ -150,15 +150,16 @@ pub enum EngineError {
         /// What failed.
         source: std::io::Error,
     },
-    /// The cache directory is writable by others.
+    /// The cache directory is not private: another user owns it or may write it or a
+    /// directory above it.
     #[error(
-        "cache directory `{path}` is writable by other users (mode {mode:o}); precompiled code is loaded from it, so it must be private"
+        "cache directory `{path}`: {reason}; precompiled code is loaded from it, so only this user may write it"
     )]
     CacheNotPrivate {
         /// The directory.
         path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
+        /// What is wrong.
+        reason: crate::private_dir::TrustError,
     },
     /// The plugin file could not be read.
     #[error("plugin {0}")]
@@ -215,7 +216,7 @@ impl Engine {
         .map_err(start)?;
 
         let cache = match &options.cache_dir {
-            Some(dir) => Some(ComponentCache::open(dir, &wasmtime)?),
+            Some(dir) => Some(ComponentCache::open(dir, &wasmtime, &options.max_memory)?),
             None => None,
         };
         let ticker = EpochTicker::start(wasmtime.clone(), options.epoch_interval)
