@@ -41,26 +41,23 @@ impl AuditKey {
     }
 
     /// Reads the key at `path`, or creates it (32 random bytes, mode 0600) if it does not
-    /// exist. A key file that is not a regular file of exactly 32 bytes, is a symbolic link,
-    /// or can be read by others is refused.
+    /// exist. A key file that is a symbolic link, not a regular file of exactly 32 bytes,
+    /// owned by another user, or readable or writable by others is refused: whoever could
+    /// plant or read the key could match masked values.
     pub fn load_or_create(path: &Path) -> Result<AuditKey, AuditKeyError> {
+        use std::io::{Read, Write};
+
+        use crate::private_dir::{Access, open_file};
         let failed = |message: String| AuditKeyError {
             path: path.to_path_buf(),
             message,
         };
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-        }
-        match options.open(path) {
-            Ok(file) => {
-                use std::io::Read;
-                let meta = file.metadata().map_err(|e| failed(e.to_string()))?;
-                if !meta.is_file() || meta.len() != 32 {
-                    return Err(failed("must be a regular file of exactly 32 bytes".into()));
+        let mut read = std::fs::OpenOptions::new();
+        read.read(true);
+        match open_file(path, &mut read, Access::Own) {
+            Ok((mut file, meta)) => {
+                if meta.len() != 32 {
+                    return Err(failed("must hold exactly 32 bytes".into()));
                 }
                 #[cfg(unix)]
                 {
@@ -73,23 +70,17 @@ impl AuditKey {
                     }
                 }
                 let mut key = [0u8; 32];
-                (&file)
-                    .read_exact(&mut key)
+                file.read_exact(&mut key)
                     .map_err(|e| failed(e.to_string()))?;
                 Ok(AuditKey(key))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                use std::io::Write;
+            Err(e) if e.is_not_found() => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| failed(e.to_string()))?;
                 let mut create = std::fs::OpenOptions::new();
                 create.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    create.mode(0o600).custom_flags(libc::O_NOFOLLOW);
-                }
-                let mut file = create.open(path).map_err(|e| failed(e.to_string()))?;
+                let (mut file, _) =
+                    open_file(path, &mut create, Access::Own).map_err(|e| failed(e.to_string()))?;
                 file.write_all(&key)
                     .and_then(|()| file.sync_all())
                     .map_err(|e| failed(e.to_string()))?;
@@ -397,6 +388,15 @@ mod tests {
             let link = dir.path().join("link.key");
             std::os::unix::fs::symlink(&path, &link).unwrap();
             assert!(AuditKey::load_or_create(&link).is_err());
+            // A key planted by another user is refused (only root can plant one here).
+            if crate::private_dir::current_uid() == 0 {
+                let planted = dir.path().join("planted.key");
+                std::fs::write(&planted, [1u8; 32]).unwrap();
+                std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o600)).unwrap();
+                std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+                let err = AuditKey::load_or_create(&planted).unwrap_err().to_string();
+                assert!(err.contains("owned by uid 65534"), "{err}");
+            }
         }
     }
 }
