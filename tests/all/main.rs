@@ -6,5 +6,6 @@ mod cli;
 mod docs;
 mod engine;
 mod hostile;
+mod stream;
 mod support;
 mod warm;
