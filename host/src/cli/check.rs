@@ -437,3 +437,35 @@ fn print_in_order<W: Write>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn config(warm: usize, fresh: usize) -> ChainConfig {
+        let step = |i: usize, mode: &str| {
+            format!("[[step]]\nname = \"{mode}{i}\"\nplugin = \"p.wasm\"\ninstance = \"{mode}\"\n")
+        };
+        let text: String = (0..warm)
+            .map(|i| step(i, "warm"))
+            .chain((0..fresh).map(|i| step(i, "fresh")))
+            .collect();
+        ChainConfig::parse(Path::new("chain.toml"), &text).unwrap()
+    }
+
+    #[test]
+    fn the_pool_holds_one_instance_per_worker_and_one_idle_per_worker_and_warm_step() {
+        assert_eq!(instances_needed(&config(0, 5), 4).unwrap(), 4);
+        assert_eq!(instances_needed(&config(3, 5), 4).unwrap(), 16);
+        assert_eq!(instances_needed(&config(31, 0), 256).unwrap(), 8192);
+        let err = instances_needed(&config(32, 0), 256)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "`--workers 256` with 32 warm steps needs up to 8448 live plugin instances, more than the limit of 8192; use fewer workers or fewer warm steps"
+        );
+    }
+}
