@@ -3,6 +3,7 @@
 
 mod cli;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -13,7 +14,8 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("lampart: {}", cli::one_line(&err));
+            // Not `eprintln!`, which panics when standard error is a closed pipe.
+            let _ = writeln!(std::io::stderr(), "lampart: {}", cli::one_line(&err));
             ExitCode::from(cli::EXIT_ERROR)
         }
     }

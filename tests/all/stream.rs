@@ -501,3 +501,35 @@ fn more_warm_instances_than_the_default_pool_still_decide() {
     }
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn a_closed_standard_error_does_not_stop_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lampart"))
+        .args(["check", "--config", config.to_str().unwrap(), "-"])
+        .env("LAMPART_CACHE_DIR", cache_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(writer)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "not json\n{}", payment(1)).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "errors win, and nothing panicked"
+    );
+    let printed: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(printed.len(), 2);
+    assert_eq!(printed[0]["line"], 1);
+    assert_eq!(printed[1]["verdict"], "allow");
+}

@@ -240,7 +240,9 @@ impl<W: Write> Output<W> {
             Some(line) => format!("{} line {line}", self.source),
             None => self.source.clone(),
         };
-        eprintln!(
+        // A closed standard error must not stop the stream (`eprintln!` would panic).
+        let _ = writeln!(
+            std::io::stderr(),
             "lampart: {}",
             escape(&format!("request {place}: {message}"))
         );
