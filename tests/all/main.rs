@@ -6,6 +6,7 @@ mod cli;
 mod docs;
 mod engine;
 mod hostile;
+mod stream;
 mod support;
 #[cfg(unix)]
 mod trust;

@@ -1,30 +1,51 @@
 //! `lampart check`: decide on one request or a stream, print each decision, record each in
 //! the audit log before printing it.
+//!
+//! Four stages, each on its own thread, joined by bounded channels:
+//!
+//! 1. the reader reads lines and hands them over in batches (early when no more input is
+//!    ready, so that a live stream is answered at once);
+//! 2. workers decide and build the audit records;
+//! 3. the recorder puts decisions back in input order and submits their records, so that
+//!    sequence numbers follow the input and group commit batches whatever is in flight;
+//! 4. the main thread prints each decision once its record is durable, and flushes standard
+//!    output whenever it has nothing more to print.
+//!
+//! When a stage stops (standard output closed, the audit log failed), every channel it held
+//! is dropped and the stages next to it stop at their next send or receive; the workers are
+//! also told to stop, since the reader may be waiting for input that never comes. The reader
+//! is the one thread not waited for: it ends with the process.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, Write};
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, select};
 use lampart::audit::{AuditLog, AuditOptions, Pending};
 use lampart::chain::{Chain, Decision, Verdict};
 use lampart::config::{ChainConfig, audit_key_path};
+use lampart::engine::{Engine, InstanceMode};
 use lampart::record::{self, AuditKey, Masking};
 use lampart::request::Request;
 use serde_json::{Map, Value, json};
 
+use super::input::{Line, Source};
+use super::text::{self, escape};
 use super::{EXIT_ALLOW, EXIT_DENY, EXIT_ELEVATE, EXIT_ERROR};
 
 /// Decisions kept in flight while their audit records are made durable: enough for group
 /// commit to batch well, small enough that output follows input closely.
 const IN_FLIGHT: usize = 256;
 
-/// Requests handed to a worker at a time.
+/// Requests handed to a worker at a time, at most.
 const CHUNK: usize = 64;
+
+/// The most threads `--workers` may ask for.
+const MAX_WORKERS: u16 = 256;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -43,9 +64,10 @@ pub struct CheckArgs {
     /// Do not record decisions, even if the config has an `[audit]` section.
     #[arg(long, conflicts_with = "audit_dir")]
     no_audit: bool,
-    /// Threads deciding in parallel; decisions are still recorded and printed in input order.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
+    /// Threads deciding in parallel (1 to 256); decisions are still recorded and printed in
+    /// input order.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
+    workers: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,10 +112,15 @@ impl Tally {
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = ChainConfig::load(&args.config)?;
     let base = super::base_dir(&args.config);
-    let engine = super::start_engine(
+    let workers = usize::from(args.workers);
+    let mut options = super::engine_options(
         config.engine.cache_dir.as_ref().map(|dir| base.join(dir)),
         config.engine.max_memory.map(|size| size.0),
-    )?;
+    );
+    options.max_instances = options
+        .max_instances
+        .max(instances_needed(&config, workers)?);
+    let engine = Engine::new(options)?;
     let chain = Chain::load(&config, &base, Arc::new(engine))?;
 
     let audit_dir = match (&args.audit_dir, args.no_audit, &config.audit) {
@@ -116,6 +143,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         None => Masking::none(AuditKey::from_bytes([0; 32])),
     };
+    let source = match &args.input {
+        Some(path) if path.as_os_str() != "-" => {
+            Source::file(path).map_err(|err| anyhow::anyhow!("request file {err}"))?
+        }
+        _ => Source::stdin(),
+    };
     let audit = match audit_dir {
         Some(dir) => {
             let mut options = AuditOptions::default();
@@ -132,18 +165,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
     let mut out = Output {
         format: args.format,
-        stdout: std::io::stdout().lock(),
+        stdout: BufWriter::with_capacity(64 << 10, std::io::stdout().lock()),
         tally: Tally::default(),
-    };
-    let source = match &args.input {
-        Some(path) if path.as_os_str() != "-" => Source::file(path)?,
-        _ => Source::Stdin,
-    };
-    let mut emitter = Emitter {
-        out: &mut out,
-        audit: audit.as_ref(),
-        in_flight: VecDeque::new(),
-        source: source.name(),
+        source: source.name().to_owned(),
     };
     let decider = Decider {
         chain: &chain,
@@ -151,18 +175,45 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         audit: audit.is_some(),
         numbered: source.numbered(),
     };
-    let result = decide_stream(&decider, &source, &mut emitter, args.workers.max(1));
-    if let Some(audit) = audit {
-        audit.close()?;
-    }
+    let result = decide_stream(&decider, source, audit.as_ref(), &mut out, workers);
+    // Closing waits for what was submitted and releases the log's lock, whatever happened.
+    let closed = audit.map_or(Ok(()), AuditLog::close);
     result?;
+    closed?;
     Ok(ExitCode::from(out.tally.exit_code()))
 }
 
+/// The most plugin instances `workers` threads can hold alive at once: each worker uses one
+/// instance at a time (steps run one after another, and a fresh instance is dropped after
+/// its call), and every warm step keeps up to one idle instance per worker that used it.
+///
+/// # Errors
+///
+/// When that is more than the engine can reserve, naming `--workers`.
+fn instances_needed(config: &ChainConfig, workers: usize) -> anyhow::Result<u32> {
+    /// The most instances the engine is asked to reserve room for.
+    const LIMIT: usize = 8192;
+    let warm = config
+        .step
+        .iter()
+        .filter(|step| step.instance == InstanceMode::Warm)
+        .count();
+    let needed = workers.saturating_mul(warm.saturating_add(1));
+    if needed > LIMIT {
+        anyhow::bail!(
+            "`--workers {workers}` with {warm} warm steps needs up to {needed} live plugin instances, more than the limit of {LIMIT}; use fewer workers or fewer warm steps"
+        );
+    }
+    Ok(u32::try_from(needed).unwrap_or(u32::MAX))
+}
+
+/// Prints decisions and refused lines, and counts them for the exit code.
 struct Output<W: Write> {
     format: Format,
     stdout: W,
     tally: Tally,
+    /// The input's name, for messages.
+    source: String,
 }
 
 impl<W: Write> Output<W> {
@@ -177,111 +228,46 @@ impl<W: Write> Output<W> {
                 self.stdout,
                 "{}",
                 record::decision_output(decision, receipt)
-            )?,
-            Format::Text => writeln!(self.stdout, "{}", record::decision_line(decision))?,
+            ),
+            Format::Text => writeln!(self.stdout, "{}", text::decision_line(decision)),
         }
-        Ok(())
+        .context("writing standard output")
     }
 
-    fn error(&mut self, source: &str, line: Option<usize>, message: &str) -> anyhow::Result<()> {
+    fn error(&mut self, line: Option<usize>, message: &str) -> anyhow::Result<()> {
         self.tally.errors += 1;
         let place = match line {
-            Some(line) => format!("{source} line {line}"),
-            None => source.to_string(),
+            Some(line) => format!("{} line {line}", self.source),
+            None => self.source.clone(),
         };
-        eprintln!("lampart: request {place}: {message}");
+        // A closed standard error must not stop the stream (`eprintln!` would panic).
+        let _ = writeln!(
+            std::io::stderr(),
+            "lampart: {}",
+            escape(&format!("request {place}: {message}"))
+        );
         if self.format == Format::Json {
             writeln!(
                 self.stdout,
                 "{}",
                 json!({ "line": line, "error": format!("request {place}: {message}") })
-            )?;
+            )
+            .context("writing standard output")?;
         }
         Ok(())
     }
-}
 
-/// Where requests come from.
-enum Source {
-    /// Standard input, one request per line.
-    Stdin,
-    /// A file read whole: one request, or one per line.
-    File {
-        /// The file's name, for messages.
-        name: String,
-        /// Its text.
-        text: String,
-        /// Whether the whole text is one request.
-        single: bool,
-    },
-}
-
-impl Source {
-    /// Reads a request file. One JSON value (pretty-printed or not) is a single request; a
-    /// file whose first line is a whole JSON value on its own is one request per line.
-    fn file(path: &std::path::Path) -> anyhow::Result<Source> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("request file `{}`", path.display()))?;
-        let first_line_is_json = text
-            .lines()
-            .find(|line| !line.trim().is_empty())
-            .is_some_and(|line| serde_json::from_str::<Value>(line).is_ok());
-        let single = serde_json::from_str::<Value>(&text).is_ok() || !first_line_is_json;
-        Ok(Source::File {
-            name: path.display().to_string(),
-            text,
-            single,
-        })
-    }
-
-    fn name(&self) -> String {
-        match self {
-            Source::Stdin => "stdin".into(),
-            Source::File { name, .. } => name.clone(),
-        }
-    }
-
-    /// Whether messages name line numbers.
-    fn numbered(&self) -> bool {
-        !matches!(self, Source::File { single: true, .. })
-    }
-
-    /// Calls `each` with every non-blank request text and its 0-based line index, in order.
-    fn for_each(
-        &self,
-        mut each: impl FnMut(usize, String) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
-        match self {
-            Source::Stdin => {
-                for (index, line) in std::io::stdin().lock().lines().enumerate() {
-                    let line = line.context("reading stdin")?;
-                    if !line.trim().is_empty() {
-                        each(index, line)?;
-                    }
-                }
-            }
-            Source::File {
-                text, single: true, ..
-            } => each(0, text.clone())?,
-            Source::File {
-                text,
-                single: false,
-                ..
-            } => {
-                for (index, line) in text.lines().enumerate() {
-                    if !line.trim().is_empty() {
-                        each(index, line.to_owned())?;
-                    }
-                }
-            }
-        }
-        Ok(())
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.stdout.flush().context("writing standard output")
     }
 }
 
 /// A decided request with its audit record, or a line that was refused (with its line
 /// number and why).
 type Decided = Result<(Decision, Option<Map<String, Value>>), (Option<usize>, String)>;
+
+/// A decision whose audit record is being written, or a refused line (line number, why).
+type Recording = Result<(Decision, Option<Pending>), (Option<usize>, String)>;
 
 /// Turns one line into a decision and its audit record; safe to call from many threads.
 struct Decider<'a> {
@@ -292,8 +278,10 @@ struct Decider<'a> {
 }
 
 impl Decider<'_> {
-    fn decide(&self, index: usize, text: &str) -> Decided {
-        match Request::from_json(text) {
+    fn decide(&self, line: Line) -> Decided {
+        let place = self.numbered.then_some(line.index + 1);
+        let text = line.text.map_err(|message| (place, message))?;
+        match Request::from_json(&text) {
             Ok(request) => {
                 let decision = self.chain.decide(request);
                 let record = self
@@ -301,139 +289,185 @@ impl Decider<'_> {
                     .then(|| record::audit_record(&decision, self.masking));
                 Ok((decision, record))
             }
-            Err(err) => Err((self.numbered.then_some(index + 1), err.to_string())),
+            Err(err) => Err((place, err.to_string())),
         }
     }
 }
 
-/// Decides every request of `source` with `workers` threads. Decisions are recorded and
-/// printed in input order, by this thread, whatever thread made them; so even one worker
-/// keeps deciding while this thread waits for the audit log's fsync.
+/// Decides every request of `source` with `workers` threads, records each decision in
+/// `audit` and prints it, in input order, once its record is durable.
 fn decide_stream<W: Write>(
     decider: &Decider<'_>,
-    source: &Source,
-    emitter: &mut Emitter<'_, W>,
+    source: Source,
+    audit: Option<&AuditLog>,
+    out: &mut Output<W>,
     workers: usize,
 ) -> anyhow::Result<()> {
-    // Lines travel in chunks, and decisions come back in chunks: one channel message per
+    // Lines travel in batches, and decisions come back in batches: one channel message per
     // line would cost more in thread wake-ups than a warm decision itself.
-    let (work_tx, work_rx) = mpsc::sync_channel::<Vec<(u64, usize, String)>>(workers * 2);
-    let work_rx = Mutex::new(work_rx);
-    std::thread::scope(|scope| {
-        let (done_tx, done_rx) = mpsc::sync_channel::<Vec<(u64, Decided)>>(workers * 2);
+    let (work_tx, work_rx) = bounded::<Vec<(u64, Line)>>(workers * 2);
+    let (done_tx, done_rx) = bounded::<Vec<(u64, Decided)>>(workers * 2);
+    let (print_tx, print_rx) = bounded::<Recording>(IN_FLIGHT);
+    // Nothing is ever sent on it: dropping the sender tells the workers to stop.
+    let (stop_tx, stop_rx) = bounded::<()>(0);
+
+    // Not joined unless everything went well: it may be blocked reading a pipe that stays
+    // open, and must not keep the process alive.
+    let reader = std::thread::Builder::new()
+        .name("lampart-read".into())
+        .spawn(move || read_batches(source, &work_tx))
+        .context("starting the input reader")?;
+
+    let printed = std::thread::scope(|scope| {
         for _ in 0..workers {
-            let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
-            scope.spawn(move || {
-                loop {
-                    let next = work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok(chunk) = next else {
-                        break;
-                    };
-                    let decided = chunk
-                        .into_iter()
-                        .map(|(order, index, text)| (order, decider.decide(index, &text)))
-                        .collect();
-                    if done_tx.send(decided).is_err() {
-                        break;
-                    }
-                }
-            });
+            let (work_rx, done_tx, stop_rx) = (work_rx.clone(), done_tx.clone(), stop_rx.clone());
+            scope.spawn(move || decide_batches(decider, &work_rx, &done_tx, &stop_rx));
         }
-        drop(done_tx);
-        let reader = scope.spawn(move || {
-            let mut order = 0;
-            let mut chunk = Vec::with_capacity(CHUNK);
-            source.for_each(|index, text| {
-                chunk.push((order, index, text));
+        drop((work_rx, done_tx, stop_rx));
+        scope.spawn(move || record_in_order(audit, &done_rx, &print_tx));
+        let printed = print_in_order(out, &print_rx);
+        if printed.is_err() {
+            // Whatever was printed is durable: let it out if standard output still takes it.
+            let _ = out.flush();
+        }
+        // On failure, stop every stage before the scope waits for them.
+        drop(print_rx);
+        drop(stop_tx);
+        printed
+    });
+    printed?;
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the input reader panicked"))?
+}
+
+/// The reader: numbers every non-blank line and hands them to the workers in batches.
+fn read_batches(source: Source, work: &Sender<Vec<(u64, Line)>>) -> anyhow::Result<()> {
+    let mut order = 0u64;
+    source.for_each_batch(CHUNK, |lines| {
+        let batch = lines
+            .into_iter()
+            .map(|line| {
                 order += 1;
-                if chunk.len() == CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    work_tx
-                        .send(full)
-                        .map_err(|_| anyhow::anyhow!("workers stopped"))?;
-                }
-                Ok(())
-            })?;
-            if !chunk.is_empty() {
-                work_tx
-                    .send(chunk)
-                    .map_err(|_| anyhow::anyhow!("workers stopped"))?;
-            }
-            Ok::<(), anyhow::Error>(())
-        });
-        // Put decisions back in input order before recording and printing them.
-        let mut waiting = BTreeMap::new();
-        let mut next = 0u64;
-        let mut emitted = Ok(());
-        for (order, decided) in done_rx.into_iter().flatten() {
-            waiting.insert(order, decided);
-            while let Some(decided) = waiting.remove(&next) {
-                next += 1;
-                if emitted.is_ok() {
-                    emitted = emitter.push(decided);
-                }
-            }
-            if emitted.is_err() {
-                break;
-            }
-        }
-        emitted?;
-        reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the input reader panicked"))??;
-        emitter.finish()
+                (order - 1, line)
+            })
+            .collect();
+        // Fails only once every worker has stopped.
+        work.send(batch).is_ok()
     })
 }
 
-/// A decision whose audit record is being written, or a refused line (line number, why).
-type Recording = Result<(Decision, Option<Pending>), (Option<usize>, String)>;
-
-/// Records decisions in the audit log and prints each once its record is durable, keeping
-/// up to [`IN_FLIGHT`] in flight so that group commit can batch them.
-struct Emitter<'a, W: Write> {
-    out: &'a mut Output<W>,
-    audit: Option<&'a AuditLog>,
-    in_flight: VecDeque<Recording>,
-    source: String,
+/// A worker: decides batches until the input ends or it is told to stop.
+fn decide_batches(
+    decider: &Decider<'_>,
+    work: &Receiver<Vec<(u64, Line)>>,
+    done: &Sender<Vec<(u64, Decided)>>,
+    stop: &Receiver<()>,
+) {
+    loop {
+        let batch = select! {
+            recv(work) -> batch => match batch {
+                Ok(batch) => batch,
+                Err(_) => return,
+            },
+            recv(stop) -> _ => return,
+        };
+        let decided = batch
+            .into_iter()
+            .map(|(order, line)| (order, decider.decide(line)))
+            .collect();
+        select! {
+            send(done, decided) -> sent => if sent.is_err() { return },
+            recv(stop) -> _ => return,
+        }
+    }
 }
 
-impl<W: Write> Emitter<'_, W> {
-    fn push(&mut self, decided: Decided) -> anyhow::Result<()> {
-        let entry = decided.map(|(decision, record)| {
-            let pending = match (self.audit, record) {
-                (Some(log), Some(record)) => Some(log.submit(record)),
-                _ => None,
-            };
-            (decision, pending)
-        });
-        self.in_flight.push_back(entry);
-        if self.in_flight.len() >= IN_FLIGHT {
-            self.flush_one()?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> anyhow::Result<()> {
-        while !self.in_flight.is_empty() {
-            self.flush_one()?;
-        }
-        self.out.stdout.flush()?;
-        Ok(())
-    }
-
-    /// Prints the oldest decision once its record is durable. An audit failure stops the
-    /// run: a decision that could not be recorded is never printed as made.
-    fn flush_one(&mut self) -> anyhow::Result<()> {
-        match self.in_flight.pop_front() {
-            Some(Ok((decision, None))) => self.out.decision(&decision, None),
-            Some(Ok((decision, Some(pending)))) => {
-                let receipt = pending.wait().context("audit log")?;
-                self.out
-                    .decision(&decision, Some((receipt.seq, &receipt.hash)))
+/// The recorder: puts decisions back in input order, submits their audit records (so that
+/// sequence numbers follow the input) and passes them on to be printed.
+fn record_in_order(
+    audit: Option<&AuditLog>,
+    done: &Receiver<Vec<(u64, Decided)>>,
+    print: &Sender<Recording>,
+) {
+    let mut waiting = BTreeMap::new();
+    let mut next = 0u64;
+    for batch in done {
+        waiting.extend(batch);
+        while let Some(decided) = waiting.remove(&next) {
+            next += 1;
+            let recording = decided.map(|(decision, record)| {
+                let pending = match (audit, record) {
+                    (Some(log), Some(record)) => Some(log.submit(record)),
+                    _ => None,
+                };
+                (decision, pending)
+            });
+            if print.send(recording).is_err() {
+                return;
             }
-            Some(Err((line, message))) => self.out.error(&self.source, line, &message),
-            None => Ok(()),
         }
+    }
+}
+
+/// The printer: prints each decision once its record is durable, and flushes standard
+/// output whenever nothing more is ready. An audit failure stops the run: a decision that
+/// could not be recorded is never printed as made.
+fn print_in_order<W: Write>(
+    out: &mut Output<W>,
+    print: &Receiver<Recording>,
+) -> anyhow::Result<()> {
+    loop {
+        let recording = match print.try_recv() {
+            Ok(recording) => recording,
+            Err(TryRecvError::Empty) => {
+                out.flush()?;
+                match print.recv() {
+                    Ok(recording) => recording,
+                    Err(_) => return Ok(()),
+                }
+            }
+            Err(TryRecvError::Disconnected) => return out.flush(),
+        };
+        match recording {
+            Ok((decision, None)) => out.decision(&decision, None)?,
+            Ok((decision, Some(pending))) => {
+                let receipt = pending.wait()?;
+                out.decision(&decision, Some((receipt.seq, &receipt.hash)))?;
+            }
+            Err((line, message)) => out.error(line, &message)?,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn config(warm: usize, fresh: usize) -> ChainConfig {
+        let step = |i: usize, mode: &str| {
+            format!("[[step]]\nname = \"{mode}{i}\"\nplugin = \"p.wasm\"\ninstance = \"{mode}\"\n")
+        };
+        let text: String = (0..warm)
+            .map(|i| step(i, "warm"))
+            .chain((0..fresh).map(|i| step(i, "fresh")))
+            .collect();
+        ChainConfig::parse(Path::new("chain.toml"), &text).unwrap()
+    }
+
+    #[test]
+    fn the_pool_holds_one_instance_per_worker_and_one_idle_per_worker_and_warm_step() {
+        assert_eq!(instances_needed(&config(0, 5), 4).unwrap(), 4);
+        assert_eq!(instances_needed(&config(3, 5), 4).unwrap(), 16);
+        assert_eq!(instances_needed(&config(31, 0), 256).unwrap(), 8192);
+        let err = instances_needed(&config(32, 0), 256)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "`--workers 256` with 32 warm steps needs up to 8448 live plugin instances, more than the limit of 8192; use fewer workers or fewer warm steps"
+        );
     }
 }

@@ -2,7 +2,10 @@
 
 mod audit;
 mod check;
+mod input;
+pub mod logging;
 mod plugin;
+mod text;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,9 +53,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// An error and its causes on one line.
+/// An error and its causes on one line, each cause once (many errors already quote their
+/// cause), with control characters escaped: messages quote file names and input, which must
+/// not start lines or move the terminal's cursor.
 pub fn one_line(err: &anyhow::Error) -> String {
-    format!("{err:#}").replace('\n', " ")
+    let mut line = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if line.contains(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    text::escape(&line)
 }
 
 /// Where precompiled plugins are cached unless the config says otherwise:
@@ -73,6 +89,11 @@ pub fn start_engine(
     cache_dir: Option<PathBuf>,
     max_memory: Option<usize>,
 ) -> anyhow::Result<Engine> {
+    Ok(Engine::new(engine_options(cache_dir, max_memory))?)
+}
+
+/// Engine settings with the given cache directory (or the default one) and memory ceiling.
+pub fn engine_options(cache_dir: Option<PathBuf>, max_memory: Option<usize>) -> EngineOptions {
     let mut options = EngineOptions {
         cache_dir: cache_dir.or_else(default_cache_dir),
         ..EngineOptions::default()
@@ -80,7 +101,7 @@ pub fn start_engine(
     if let Some(max) = max_memory {
         options.max_memory = max;
     }
-    Ok(Engine::new(options)?)
+    options
 }
 
 /// The directory a config file's relative paths are resolved against.
