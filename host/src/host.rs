@@ -49,7 +49,22 @@ pub enum HostError {
     /// The audit log did not open.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// More concurrent callers than the engine can hold instances for.
+    #[error(
+        "{callers} concurrent callers with {warm} warm steps need up to {needed} live plugin instances, more than the limit of {MAX_INSTANCES}; use fewer callers or fewer warm steps"
+    )]
+    TooManyInstances {
+        /// The concurrency asked for.
+        callers: usize,
+        /// The chain's warm steps.
+        warm: usize,
+        /// The instances they could hold at once.
+        needed: usize,
+    },
 }
+
+/// The most plugin instances the engine reserves room for.
+pub const MAX_INSTANCES: usize = 8192;
 
 /// A loaded decision point: a chain, and the audit log its decisions go to.
 pub struct Host {
@@ -82,7 +97,7 @@ impl Host {
                 .as_ref()
                 .map(|dir| base.join(dir))
                 .or_else(|| options.default_cache_dir.clone()),
-            max_instances: instance_pool_size(config, options.concurrency),
+            max_instances: instance_pool_size(config, options.concurrency)?,
             ..EngineOptions::default()
         };
         if let Some(max) = config.engine.max_memory {
@@ -177,21 +192,31 @@ pub fn base_dir(config: &Path) -> PathBuf {
 }
 
 /// How many plugin instances may be alive at once: each concurrent caller holds at most one
-/// fresh instance at a time and one live instance of every warm step, and loading holds one.
-/// Never below the engine's default, so a small config gets the usual headroom.
-pub fn instance_pool_size(config: &ChainConfig, concurrency: usize) -> u32 {
+/// fresh instance at a time (steps run one after another) and one live instance of every warm
+/// step (loading is done before any call). Never below the engine's default, so a small config gets the
+/// usual headroom.
+///
+/// # Errors
+///
+/// [`HostError::TooManyInstances`] above [`MAX_INSTANCES`].
+pub fn instance_pool_size(config: &ChainConfig, concurrency: usize) -> Result<u32, HostError> {
     let callers = concurrency.max(1);
     let warm = config
         .step
         .iter()
         .filter(|step| step.instance == InstanceMode::Warm)
         .count();
-    let needed = callers
-        .saturating_mul(warm.saturating_add(1))
-        .saturating_add(1);
-    u32::try_from(needed)
+    let needed = callers.saturating_mul(warm.saturating_add(1));
+    if needed > MAX_INSTANCES {
+        return Err(HostError::TooManyInstances {
+            callers,
+            warm,
+            needed,
+        });
+    }
+    Ok(u32::try_from(needed)
         .unwrap_or(u32::MAX)
-        .max(EngineOptions::default().max_instances)
+        .max(EngineOptions::default().max_instances))
 }
 
 #[cfg(test)]
@@ -205,8 +230,14 @@ mod tests {
             "[[step]]\nplugin = \"a.wasm\"\ninstance = \"warm\"\n[[step]]\nplugin = \"b.wasm\"\ninstance = \"warm\"\n[[step]]\nplugin = \"c.wasm\"\n",
         )
         .unwrap();
-        assert_eq!(instance_pool_size(&config, 1), 256);
-        // 200 callers × (2 warm + 1 fresh) + 1 for loading.
-        assert_eq!(instance_pool_size(&config, 200), 601);
+        assert_eq!(instance_pool_size(&config, 1).unwrap(), 256);
+        // 200 callers × (2 warm + 1 fresh).
+        assert_eq!(instance_pool_size(&config, 200).unwrap(), 600);
+        assert_eq!(instance_pool_size(&config, 2730).unwrap(), 8190);
+        let err = instance_pool_size(&config, 3000).unwrap_err();
+        assert!(matches!(
+            err,
+            HostError::TooManyInstances { needed: 9000, .. }
+        ));
     }
 }

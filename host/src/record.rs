@@ -306,21 +306,6 @@ pub fn decision_output(decision: &Decision, audit: Option<(u64, &str)>) -> Value
     Value::Object(out)
 }
 
-/// One human-readable line for a decision, e.g.
-/// `DENY  send_money  billing-bot  step `payments`: amount over limit`.
-pub fn decision_line(decision: &Decision) -> String {
-    let verdict = match decision.verdict {
-        crate::chain::Verdict::Allow => "ALLOW",
-        crate::chain::Verdict::Deny => "DENY",
-        crate::chain::Verdict::ElevationRequired => "ELEVATE",
-    };
-    let id = decision.request.id.as_deref().unwrap_or("-");
-    format!(
-        "{verdict:<7} {id:<10} {:<14} {:<14} {}",
-        decision.request.principal.agent, decision.request.action.tool, decision.reason
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,7 +65,7 @@ impl LogDir {
         };
         let config = ChainConfig::load(path)?;
         match config.audit {
-            Some(audit) => Ok(super::base_dir(path).join(audit.dir)),
+            Some(audit) => Ok(lampart::host::base_dir(path).join(audit.dir)),
             None => bail!("config `{}` has no [audit] section", path.display()),
         }
     }

@@ -20,16 +20,14 @@ use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, select};
-use lampart::audit::{AuditLog, AuditOptions, Pending};
-use lampart::chain::{Chain, Decision, Verdict};
-use lampart::config::{ChainConfig, audit_key_path};
-use lampart::engine::{Engine, InstanceMode};
-use lampart::record::{self, AuditKey, Masking};
+use lampart::audit::{AuditLog, Pending};
+use lampart::chain::{Decision, Verdict};
+use lampart::host::{Host, HostError, HostOptions, MAX_INSTANCES};
+use lampart::record;
 use lampart::request::Request;
 use serde_json::{Map, Value, json};
 
@@ -110,57 +108,25 @@ impl Tally {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let config = ChainConfig::load(&args.config)?;
-    let base = super::base_dir(&args.config);
     let workers = usize::from(args.workers);
-    let mut options = super::engine_options(
-        config.engine.cache_dir.as_ref().map(|dir| base.join(dir)),
-        config.engine.max_memory.map(|size| size.0),
-    );
-    options.max_instances = options
-        .max_instances
-        .max(instances_needed(&config, workers)?);
-    let engine = Engine::new(options)?;
-    let chain = Chain::load(&config, &base, Arc::new(engine))?;
-
-    let audit_dir = match (&args.audit_dir, args.no_audit, &config.audit) {
-        (_, true, _) => None,
-        (Some(dir), _, _) => Some(dir.clone()),
-        (None, false, Some(audit)) => Some(base.join(&audit.dir)),
-        (None, false, None) => None,
-    };
-    // Records are only made when there is a log; the key is only needed then.
-    let masking = match &audit_dir {
-        Some(dir) => {
-            let section = config.audit.as_ref();
-            let key_file = section.and_then(|s| s.key_file.as_deref());
-            let key = AuditKey::load_or_create(&audit_key_path(key_file, &base, dir))?;
-            Masking {
-                mask: section.map(|s| s.mask.clone()).unwrap_or_default(),
-                hash: section.map(|s| s.hash.clone()).unwrap_or_default(),
-                key,
-            }
-        }
-        None => Masking::none(AuditKey::from_bytes([0; 32])),
-    };
+    // The request file is opened first: a bad one never takes the audit log's lock.
     let source = match &args.input {
         Some(path) if path.as_os_str() != "-" => {
             Source::file(path).map_err(|err| anyhow::anyhow!("request file {err}"))?
         }
         _ => Source::stdin(),
     };
-    let audit = match audit_dir {
-        Some(dir) => {
-            let mut options = AuditOptions::default();
-            if let Some(audit) = &config.audit {
-                options.fsync = audit.fsync;
-                if let Some(size) = audit.segment_size {
-                    options.max_segment_bytes = size.0 as u64;
-                }
-            }
-            Some(AuditLog::open(&dir, options)?)
-        }
-        None => None,
+    let options = HostOptions {
+        audit_dir: args.audit_dir.clone(),
+        no_audit: args.no_audit,
+        default_cache_dir: super::default_cache_dir(),
+        concurrency: workers,
+    };
+    let host = match Host::load(&args.config, &options) {
+        Err(HostError::TooManyInstances { warm, needed, .. }) => anyhow::bail!(
+            "`--workers {workers}` with {warm} warm steps needs up to {needed} live plugin instances, more than the limit of {MAX_INSTANCES}; use fewer workers or fewer warm steps"
+        ),
+        loaded => loaded?,
     };
 
     let mut out = Output {
@@ -170,41 +136,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         source: source.name().to_owned(),
     };
     let decider = Decider {
-        chain: &chain,
-        masking: &masking,
-        audit: audit.is_some(),
+        host: &host,
         numbered: source.numbered(),
     };
-    let result = decide_stream(&decider, source, audit.as_ref(), &mut out, workers);
+    let result = decide_stream(&decider, source, host.audit(), &mut out, workers);
     // Closing waits for what was submitted and releases the log's lock, whatever happened.
-    let closed = audit.map_or(Ok(()), AuditLog::close);
+    let closed = host.close();
     result?;
     closed?;
     Ok(ExitCode::from(out.tally.exit_code()))
-}
-
-/// The most plugin instances `workers` threads can hold alive at once: each worker uses one
-/// instance at a time (steps run one after another, and a fresh instance is dropped after
-/// its call), and every warm step keeps up to one idle instance per worker that used it.
-///
-/// # Errors
-///
-/// When that is more than the engine can reserve, naming `--workers`.
-fn instances_needed(config: &ChainConfig, workers: usize) -> anyhow::Result<u32> {
-    /// The most instances the engine is asked to reserve room for.
-    const LIMIT: usize = 8192;
-    let warm = config
-        .step
-        .iter()
-        .filter(|step| step.instance == InstanceMode::Warm)
-        .count();
-    let needed = workers.saturating_mul(warm.saturating_add(1));
-    if needed > LIMIT {
-        anyhow::bail!(
-            "`--workers {workers}` with {warm} warm steps needs up to {needed} live plugin instances, more than the limit of {LIMIT}; use fewer workers or fewer warm steps"
-        );
-    }
-    Ok(u32::try_from(needed).unwrap_or(u32::MAX))
 }
 
 /// Prints decisions and refused lines, and counts them for the exit code.
@@ -271,9 +211,7 @@ type Recording = Result<(Decision, Option<Pending>), (Option<usize>, String)>;
 
 /// Turns one line into a decision and its audit record; safe to call from many threads.
 struct Decider<'a> {
-    chain: &'a Chain,
-    masking: &'a Masking,
-    audit: bool,
+    host: &'a Host,
     numbered: bool,
 }
 
@@ -283,10 +221,8 @@ impl Decider<'_> {
         let text = line.text.map_err(|message| (place, message))?;
         match Request::from_json(&text) {
             Ok(request) => {
-                let decision = self.chain.decide(request);
-                let record = self
-                    .audit
-                    .then(|| record::audit_record(&decision, self.masking));
+                let decision = self.host.decide(request);
+                let record = self.host.record(&decision);
                 Ok((decision, record))
             }
             Err(err) => Err((place, err.to_string())),
@@ -437,37 +373,5 @@ fn print_in_order<W: Write>(
             }
             Err((line, message)) => out.error(line, &message)?,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use super::*;
-
-    fn config(warm: usize, fresh: usize) -> ChainConfig {
-        let step = |i: usize, mode: &str| {
-            format!("[[step]]\nname = \"{mode}{i}\"\nplugin = \"p.wasm\"\ninstance = \"{mode}\"\n")
-        };
-        let text: String = (0..warm)
-            .map(|i| step(i, "warm"))
-            .chain((0..fresh).map(|i| step(i, "fresh")))
-            .collect();
-        ChainConfig::parse(Path::new("chain.toml"), &text).unwrap()
-    }
-
-    #[test]
-    fn the_pool_holds_one_instance_per_worker_and_one_idle_per_worker_and_warm_step() {
-        assert_eq!(instances_needed(&config(0, 5), 4).unwrap(), 4);
-        assert_eq!(instances_needed(&config(3, 5), 4).unwrap(), 16);
-        assert_eq!(instances_needed(&config(31, 0), 256).unwrap(), 8192);
-        let err = instances_needed(&config(32, 0), 256)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "`--workers 256` with 32 warm steps needs up to 8448 live plugin instances, more than the limit of 8192; use fewer workers or fewer warm steps"
-        );
     }
 }

@@ -7,7 +7,7 @@ pub mod logging;
 mod plugin;
 mod text;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -89,11 +89,6 @@ pub fn start_engine(
     cache_dir: Option<PathBuf>,
     max_memory: Option<usize>,
 ) -> anyhow::Result<Engine> {
-    Ok(Engine::new(engine_options(cache_dir, max_memory))?)
-}
-
-/// Engine settings with the given cache directory (or the default one) and memory ceiling.
-pub fn engine_options(cache_dir: Option<PathBuf>, max_memory: Option<usize>) -> EngineOptions {
     let mut options = EngineOptions {
         cache_dir: cache_dir.or_else(default_cache_dir),
         ..EngineOptions::default()
@@ -101,13 +96,5 @@ pub fn engine_options(cache_dir: Option<PathBuf>, max_memory: Option<usize>) -> 
     if let Some(max) = max_memory {
         options.max_memory = max;
     }
-    options
-}
-
-/// The directory a config file's relative paths are resolved against.
-pub fn base_dir(config: &Path) -> PathBuf {
-    match config.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
+    Ok(Engine::new(options)?)
 }
