@@ -187,6 +187,7 @@ impl AuditLog {
             next_seq: end.last_seq + 1,
             prev: end.last_hash,
             options,
+            created: Vec::new(),
         };
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -361,6 +362,16 @@ struct Writer {
     next_seq: u64,
     prev: String,
     options: AuditOptions,
+    /// Segments created by the batch being written, removed again if it fails.
+    created: Vec<PathBuf>,
+}
+
+/// Where the log ended before a batch: what a failed batch is rolled back to.
+struct BatchStart {
+    /// The segment being appended to and its length, if one was open.
+    segment: Option<(PathBuf, u64)>,
+    /// The last record before the batch.
+    head: Head,
 }
 
 impl Writer {
@@ -385,7 +396,8 @@ impl Writer {
                 }
                 Err(err) => {
                     let dir = self.dir.display();
-                    tracing::error!(dir = %dir, error = %err, "audit writer stopped");
+                    // The callers are told; this is for whoever reads the log's own trail.
+                    tracing::debug!(dir = %dir, error = %err, "audit writer stopped");
                     shared.stop(err.to_string());
                     for reply in replies {
                         let _ = reply.send(Err(err.clone()));
@@ -395,8 +407,64 @@ impl Writer {
         }
     }
 
-    /// Seals, writes and syncs one batch, then updates HEAD.
+    /// Seals, writes and syncs one batch, then updates HEAD. If any of it fails, the batch is
+    /// taken back out of the log (see [`Writer::roll_back`]): no caller is told of a failure
+    /// for a record that stays in the log.
     fn commit(&mut self, batch: Vec<Map<String, Value>>) -> Result<Vec<Receipt>, AuditError> {
+        let start = BatchStart {
+            segment: self.segment.as_ref().map(|s| (s.path.clone(), s.len)),
+            head: Head {
+                seq: self.next_seq - 1,
+                hash: self.prev.clone(),
+            },
+        };
+        self.created.clear();
+        let result = self.write_batch(batch);
+        if let Err(err) = &result {
+            self.roll_back(&start, err);
+        }
+        result
+    }
+
+    /// Undoes a failed batch: truncates the segment it started in back to its length before
+    /// the batch, removes the segments it created and puts HEAD back. Best effort: what cannot
+    /// be undone is left as a torn or extra tail, which opening the log refuses until
+    /// `recover` deals with it.
+    fn roll_back(&mut self, start: &BatchStart, cause: &AuditError) {
+        self.segment = None;
+        let mut undone = true;
+        for path in self.created.drain(..) {
+            if let Err(err) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), "could not remove a failed batch's segment: {err}");
+                undone = false;
+            }
+        }
+        if let Some((path, len)) = &start.segment {
+            let truncated = open_file(
+                path,
+                OpenOptions::new().write(true),
+                Access::Own,
+                "truncate segment",
+            )
+            .and_then(|(file, _)| {
+                file.set_len(*len)
+                    .and_then(|()| file.sync_all())
+                    .map_err(io_err(path, "truncate segment"))
+            });
+            if let Err(err) = truncated {
+                tracing::warn!(path = %path.display(), "could not truncate a failed batch: {err}");
+                undone = false;
+            }
+        }
+        if let Err(err) = sync_dir(&self.dir).and_then(|()| self.head.write(&start.head, true)) {
+            tracing::warn!(dir = %self.dir.display(), "could not restore HEAD after a failed batch: {err}");
+            undone = false;
+        }
+        tracing::debug!(dir = %self.dir.display(), error = %cause, undone, "failed audit batch rolled back");
+    }
+
+    /// Seals, writes and syncs the records of one batch, then updates HEAD.
+    fn write_batch(&mut self, batch: Vec<Map<String, Value>>) -> Result<Vec<Receipt>, AuditError> {
         let mut receipts = Vec::with_capacity(batch.len());
         let mut pending = Vec::new();
         for fields in batch {
@@ -454,7 +522,7 @@ impl Writer {
         Ok(())
     }
 
-    fn create_segment(&self, first: u64) -> Result<OpenSegment, AuditError> {
+    fn create_segment(&mut self, first: u64) -> Result<OpenSegment, AuditError> {
         let path = self.dir.join(segment_file_name(first));
         let (file, _) = open_file(
             &path,
@@ -462,6 +530,7 @@ impl Writer {
             Access::Own,
             "create segment",
         )?;
+        self.created.push(path.clone());
         if self.options.fsync {
             sync_dir(&self.dir)?;
         }
