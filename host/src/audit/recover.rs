@@ -108,7 +108,7 @@ pub fn recover(dir: impl AsRef<Path>) -> Result<Option<Recovery>, AuditError> {
         bytes: torn.len() as u64,
         quarantine,
     };
-    tracing::warn!("audit log {}: {recovery}", dir.display());
+    tracing::debug!(dir = %dir.display(), "audit log recovered: {recovery}");
     Ok(Some(recovery))
 }
 

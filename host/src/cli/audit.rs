@@ -104,7 +104,7 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
                             report.records, report.segments, report.last_seq, report.last_hash
                         );
                         for note in &report.notes {
-                            println!("note: {note}");
+                            println!("note: {}", super::text::escape(note));
                         }
                     }
                     Ok(ExitCode::SUCCESS)
@@ -118,7 +118,7 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
                     if json {
                         println!("{}", json!({ "ok": false, "error": err.to_string() }));
                     } else {
-                        println!("FAILED: {err}");
+                        println!("FAILED: {}", super::text::escape(&err.to_string()));
                     }
                     Ok(ExitCode::from(1))
                 }
@@ -137,7 +137,7 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
         }
         AuditCommand::Recover { log } => {
             match audit::recover(log.resolve()?)? {
-                Some(recovery) => println!("{recovery}"),
+                Some(recovery) => println!("{}", super::text::escape(&recovery.to_string())),
                 None => println!("nothing to recover: the last line is complete"),
             }
             Ok(ExitCode::SUCCESS)
