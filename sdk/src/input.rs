@@ -126,9 +126,11 @@ impl Input {
     }
 
     /// The argument at JSON pointer `pointer` (e.g. `/payee/iban`); `""` is the whole
-    /// arguments object.
+    /// arguments object. A token of digits only (`/recipients/0`) indexes an array and
+    /// never names an object member, so an object cannot pass for a list (see
+    /// [`json::lookup`]).
     pub fn arg(&self, pointer: &str) -> Option<&Value> {
-        self.args.pointer(pointer)
+        json::lookup(&self.args, pointer)
     }
 
     /// The argument at `pointer`, if it is a string.
