@@ -1,6 +1,8 @@
 //! Hostile plugins are contained: each is denied with its cause, and the same chain then
 //! decides the next request normally.
 
+use std::time::{Duration, Instant};
+
 use lampart::chain::{Decision, StepVerdict, Verdict};
 use lampart::engine::FailureKind;
 use serde_json::json;
@@ -84,6 +86,65 @@ fn an_infinite_loop_with_fuel_to_spare_hits_the_deadline() {
         (25_000..2_000_000).contains(&micros),
         "stopped near the deadline: {micros} µs"
     );
+}
+
+/// Far below the 60 s the sleeping plugins ask for, far above what a busy machine needs.
+const WELL_UNDER_A_MINUTE: Duration = Duration::from_secs(30);
+
+#[test]
+fn a_long_sleep_returns_at_once_on_a_clock_that_does_not_move() {
+    // A deadline the call cannot reach: what returns is the plugin's own verdict.
+    let started = Instant::now();
+    let chain = hostile_chain("sleep", r#"limits = { deadline = "50s" }"#);
+    let evil = chain.decide(request(
+        json!({"principal": {"agent": "a"}, "action": {"tool": "evil"}}),
+    ));
+    assert!(
+        started.elapsed() < WELL_UNDER_A_MINUTE,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(evil.verdict, Verdict::Deny, "{evil:#?}");
+    let hostile = step(&evil, "hostile");
+    assert_eq!(
+        hostile.verdict,
+        StepVerdict::Deny("slept 60 s; the plugin's clock moved 0 ns".into()),
+        "{hostile:#?}"
+    );
+    assert_eq!(
+        evil.reason.to_string(),
+        "step `hostile`: slept 60 s; the plugin's clock moved 0 ns"
+    );
+}
+
+#[test]
+fn a_sleep_cannot_outlast_a_short_deadline() {
+    let started = Instant::now();
+    let chain = hostile_chain("sleep", r#"limits = { deadline = "10ms" }"#);
+    let evil = chain.decide(request(
+        json!({"principal": {"agent": "a"}, "action": {"tool": "evil"}}),
+    ));
+    assert_eq!(evil.verdict, Verdict::Deny, "{evil:#?}");
+    assert!(
+        started.elapsed() < WELL_UNDER_A_MINUTE,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_sleep_in_describe_does_not_hang_loading() {
+    let started = Instant::now();
+    let chain = hostile_chain("describe-sleep", "");
+    assert!(
+        started.elapsed() < WELL_UNDER_A_MINUTE,
+        "{:?}",
+        started.elapsed()
+    );
+    let evil = chain.decide(request(
+        json!({"principal": {"agent": "a"}, "action": {"tool": "evil"}}),
+    ));
+    assert_eq!(evil.verdict, Verdict::Allow, "{evil:#?}");
 }
 
 #[test]

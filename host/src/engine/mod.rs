@@ -9,6 +9,7 @@
 
 pub mod bindings;
 mod cache;
+mod nowait;
 mod output;
 mod sandbox;
 mod stderr;
@@ -208,6 +209,7 @@ impl Engine {
 
         let mut linker = Linker::new(&wasmtime);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(start)?;
+        nowait::add_to_linker(&mut linker).map_err(start)?;
         bindings::policy::Policy::add_to_linker::<StepState, HasSelf<StepState>>(
             &mut linker,
             |state| state,
@@ -313,14 +315,18 @@ impl Engine {
             instance,
             warm: None,
         };
-        let described = self.run(&plugin, limits, |exports, store| match exports {
-            Exports::Policy(policy) => policy.call_describe(store),
-            Exports::Inspector(inspector) => inspector.call_describe(store),
-        });
+        let described = self.run(
+            &plugin,
+            limits,
+            |exports, store| match exports {
+                Exports::Policy(policy) => policy.call_describe(store),
+                Exports::Inspector(inspector) => inspector.call_describe(store),
+            },
+            output::check_info,
+        );
         let info = described
             .result
             .map_err(|failure| plugin_error(format!("describe() failed: {failure}")))?;
-        output::check_info(&info).map_err(|m| plugin_error(format!("describe(): {m}")))?;
         plugin.info = info;
         if instance == InstanceMode::Warm {
             plugin.warm = Some(WarmPool::new(MAX_IDLE_WARM));
@@ -330,36 +336,28 @@ impl Engine {
 
     /// Runs a policy's `evaluate`, in a fresh or warm instance as the plugin was prepared.
     pub fn evaluate(&self, plugin: &Plugin, input: &Input, limits: Limits) -> Call<Decision> {
-        let mut call = self.run(plugin, limits, |exports, store| match exports {
-            Exports::Policy(policy) => policy.call_evaluate(store, input),
-            Exports::Inspector(_) => wasmtime::bail!("an inspector has no `evaluate`"),
-        });
-        if let Ok(decision) = &call.result
-            && let Err(message) = output::check_decision(decision)
-        {
-            call.result = Err(Failure {
-                kind: FailureKind::Output,
-                message,
-            });
-        }
-        call
+        self.run(
+            plugin,
+            limits,
+            |exports, store| match exports {
+                Exports::Policy(policy) => policy.call_evaluate(store, input),
+                Exports::Inspector(_) => wasmtime::bail!("an inspector has no `evaluate`"),
+            },
+            output::check_decision,
+        )
     }
 
     /// Runs an inspector's `inspect`, in a fresh or warm instance as the plugin was prepared.
     pub fn inspect(&self, plugin: &Plugin, input: &Input, limits: Limits) -> Call<Inspection> {
-        let mut call = self.run(plugin, limits, |exports, store| match exports {
-            Exports::Inspector(inspector) => inspector.call_inspect(store, input),
-            Exports::Policy(_) => wasmtime::bail!("a policy has no `inspect`"),
-        });
-        if let Ok(inspection) = &call.result
-            && let Err(message) = output::check_inspection(inspection)
-        {
-            call.result = Err(Failure {
-                kind: FailureKind::Output,
-                message,
-            });
-        }
-        call
+        self.run(
+            plugin,
+            limits,
+            |exports, store| match exports {
+                Exports::Inspector(inspector) => inspector.call_inspect(store, input),
+                Exports::Policy(_) => wasmtime::bail!("a policy has no `inspect`"),
+            },
+            output::check_inspection,
+        )
     }
 
     /// A new store for one of the plugin's instances.
@@ -376,12 +374,14 @@ impl Engine {
     }
 
     /// One call: take a warm instance or make a fresh one, set the limits, run, measure,
-    /// classify any failure, and give a warm instance back if the call succeeded.
+    /// classify any failure, check the output with `check`, and give a warm instance back
+    /// only if the call succeeded and its output was accepted.
     fn run<T>(
         &self,
         plugin: &Plugin,
         limits: Limits,
         call: impl FnOnce(&Exports, &mut Store<StepState>) -> wasmtime::Result<T>,
+        check: impl FnOnce(&T) -> Result<(), String>,
     ) -> Call<T> {
         let started = Instant::now();
         let (mut store, mut exports) = match plugin.warm.as_ref().and_then(WarmPool::take) {
@@ -400,7 +400,15 @@ impl Engine {
             call(exports, &mut store)
         })();
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        let result = result.map_err(|err| classify(&err, store.data()));
+        let result = result
+            .map_err(|err| classify(&err, store.data()))
+            .and_then(|output| match check(&output) {
+                Ok(()) => Ok(output),
+                Err(message) => Err(Failure {
+                    kind: FailureKind::Output,
+                    message,
+                }),
+            });
         let (logs, logs_dropped) = store.data_mut().take_logs();
         if let (Some(pool), Ok(_), Some(exports)) = (&plugin.warm, &result, exports) {
             pool.put(Live { store, exports });
