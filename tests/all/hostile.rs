@@ -251,8 +251,82 @@ fn a_plugin_whose_describe_panics_is_refused_at_load() {
     .err()
     .expect("refused");
     let text = err.to_string();
-    assert!(text.contains("describe() failed: trap"), "{text}");
+    assert!(
+        text.contains("describe() failed: panicked at") && text.contains("scripted describe panic"),
+        "{text}"
+    );
     assert!(!text.contains('\n'), "one line: {text}");
+}
+
+#[test]
+fn a_settings_error_is_one_line_with_the_plugins_own_message_once() {
+    let path = plugin("tool-rules");
+    let err = try_chain(&format!(
+        "[[step]]\nname = \"rules\"\nplugin = {}\nsettings = {{ rules = '[{{\"name\": \"r\", \"tools\": [\"*\"], \"effect\": \"allow\", \"maxx\": 1}}]' }}\n",
+        toml_path(&path)
+    ))
+    .err()
+    .expect("refused");
+    let text = err.to_string();
+    let cause = "setting `rules`: rule 1 (`r`): unknown field `maxx`";
+    assert!(
+        text.starts_with(&format!(
+            "step `rules`: plugin `{}`: describe() failed: {cause}",
+            path.display()
+        )),
+        "{text}"
+    );
+    assert_eq!(text.matches("unknown field").count(), 1, "{text}");
+    for noise in ["panicked", "unreachable", "lib.rs", "trap"] {
+        assert!(!text.contains(noise), "no `{noise}`: {text}");
+    }
+}
+
+#[test]
+fn a_plugin_that_logs_an_error_and_traps_is_reported_by_its_log_line() {
+    let decision = contained("error-then-trap", "", "trap");
+    let error = step(&decision, "hostile").error.clone().unwrap();
+    assert_eq!(error.message, "setting `rules`: bad rule");
+}
+
+#[test]
+fn a_traceback_on_stderr_is_reported_by_its_exception_line() {
+    let decision = contained("traceback", "", "trap");
+    let error = step(&decision, "hostile").error.clone().unwrap();
+    assert_eq!(error.message, "ValueError: no rule for \\u{1b}[31mred");
+}
+
+#[test]
+fn a_describe_that_runs_out_of_fuel_names_the_limit_to_raise() {
+    let err = try_chain(&format!(
+        "[[step]]\nname = \"rules\"\nplugin = {}\nlimits = {{ fuel = 1_000 }}\n",
+        toml_path(&plugin("tool-rules"))
+    ))
+    .err()
+    .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.ends_with(
+            "describe() failed: fuel limit of 1000 exhausted; raise `fuel` in `[limits]` or in the step's `limits`"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_plugin_that_cannot_be_read_names_its_cause_once() {
+    let err = crate::support::engine()
+        .load_file(std::path::Path::new("./nope.wasm"))
+        .err()
+        .expect("refused");
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    assert_eq!(chain.matches("nope.wasm").count(), 1, "{chain}");
+    assert_eq!(chain.matches("No such file").count(), 1, "{chain}");
 }
 
 #[test]

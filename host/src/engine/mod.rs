@@ -11,6 +11,7 @@ pub mod bindings;
 mod cache;
 mod nowait;
 mod output;
+mod said;
 mod sandbox;
 mod stderr;
 mod ticker;
@@ -161,9 +162,10 @@ pub enum EngineError {
         /// Its permission bits.
         mode: u32,
     },
-    /// The plugin file could not be read.
+    /// The plugin file could not be read. (The file error is part of the message, not a
+    /// separate cause, so that a chain of causes names it once.)
     #[error("plugin {0}")]
-    Read(#[from] crate::files::FileError),
+    Read(crate::files::FileError),
     /// The plugin file is not a usable component, exports the wrong world, or failed to
     /// describe itself.
     #[error("plugin `{path}`: {message}")]
@@ -326,7 +328,7 @@ impl Engine {
         );
         let info = described
             .result
-            .map_err(|failure| plugin_error(format!("describe() failed: {failure}")))?;
+            .map_err(|failure| plugin_error(describe_failure(&failure)))?;
         plugin.info = info;
         if instance == InstanceMode::Warm {
             plugin.warm = Some(WarmPool::new(MAX_IDLE_WARM));
@@ -401,7 +403,7 @@ impl Engine {
         })();
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let result = result
-            .map_err(|err| classify(&err, store.data()))
+            .map_err(|err| classify(&err, store.data(), limits))
             .and_then(|output| match check(&output) {
                 Ok(()) => Ok(output),
                 Err(message) => Err(Failure {
@@ -567,16 +569,25 @@ impl FailureKind {
     }
 }
 
-/// Turns a wasmtime error into a failure, with the plugin's panic message when it left one.
-fn classify(err: &wasmtime::Error, state: &StepState) -> Failure {
-    let (kind, mut message) = if state.cap.hit {
+/// Turns a wasmtime error into a failure. When the plugin trapped, its own words are the
+/// cause: the last line it logged at error level if any (a plugin that refuses its settings
+/// logs why, then traps), else what it wrote to standard error (see [`said`]), else the trap.
+fn classify(err: &wasmtime::Error, state: &StepState, limits: Limits) -> Failure {
+    let trap = err.downcast_ref::<Trap>();
+    let (kind, message) = if state.cap.hit {
         (FailureKind::Memory, root_message(err))
     } else {
-        match err.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => (FailureKind::Fuel, "fuel limit exhausted".to_string()),
+        match trap {
+            Some(Trap::OutOfFuel) => (
+                FailureKind::Fuel,
+                format!("fuel limit of {} exhausted", limits.fuel),
+            ),
             Some(Trap::Interrupt) => (
                 FailureKind::Deadline,
-                "wall-clock deadline passed".to_string(),
+                format!(
+                    "wall-clock deadline of {} passed",
+                    humantime::format_duration(limits.deadline)
+                ),
             ),
             Some(Trap::StackOverflow) => (
                 FailureKind::StackOverflow,
@@ -596,41 +607,39 @@ fn classify(err: &wasmtime::Error, state: &StepState) -> Failure {
             None => (FailureKind::Trap, root_message(err)),
         }
     };
-    if let Some(said) = last_words(&state.stderr_text()) {
-        message.push_str(&format!(" ({said})"));
+    if kind != FailureKind::Trap {
+        return Failure { kind, message };
     }
-    if let Some(line) = state.last_error_log() {
-        message.push_str(&format!(" (plugin log: {line})"));
-    }
+    let words = state
+        .last_error_log()
+        .map(said::one_line)
+        .or_else(|| said::last_words(&state.stderr_text()));
+    let message = match words {
+        // An out-of-bounds access is the one trap that says more than the plugin does.
+        Some(words) if matches!(trap, Some(Trap::MemoryOutOfBounds)) => {
+            format!("{message}: {words}")
+        }
+        Some(words) => words,
+        None => message,
+    };
     Failure { kind, message }
 }
 
-/// What a plugin said on standard error before it failed, on one line: from a Rust panic
-/// (`thread '…' panicked at FILE:LINE:` and the message after it) when there is one, else its
-/// last line; at most 300 characters.
-fn last_words(stderr: &str) -> Option<String> {
-    let lines: Vec<&str> = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let from = lines
-        .iter()
-        .rposition(|line| line.contains("panicked at"))
-        .or(lines.len().checked_sub(1))?;
-    let mut said: String = lines[from..]
-        .iter()
-        .take(2)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if let Some(start) = said.find("panicked at") {
-        said.drain(..start);
+/// Why `describe()` failed at load, with the limit to raise when a limit stopped it.
+fn describe_failure(failure: &Failure) -> String {
+    let raise = |key: &str| {
+        format!(
+            "describe() failed: {}; raise `{key}` in `[limits]` or in the step's `limits`",
+            failure.message
+        )
+    };
+    match failure.kind {
+        FailureKind::Fuel => raise("fuel"),
+        FailureKind::Deadline => raise("deadline"),
+        FailureKind::Memory => raise("memory"),
+        FailureKind::Trap => format!("describe() failed: {}", failure.message),
+        _ => format!("describe() failed: {failure}"),
     }
-    if said.chars().count() > 300 {
-        said = said.chars().take(300).collect::<String>() + "…";
-    }
-    Some(said)
 }
 
 /// The innermost cause of an error, on one line.
@@ -676,22 +685,5 @@ fn world_of(component: &Component, engine: &wasmtime::Engine) -> Result<Kind, St
         (true, false, _) => Ok(Kind::Policy),
         (false, true, _) => Ok(Kind::Inspector),
         (false, false, _) => Err("exports neither `evaluate` (policy) nor `inspect` (inspector)".into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::last_words;
-
-    #[test]
-    fn a_panic_is_reported_with_its_message_on_one_line() {
-        let stderr = "noise\nthread '<unnamed>' (1) panicked at src/lib.rs:3:9:\nboom: bad input\nnote: run with `RUST_BACKTRACE=1`\n";
-        assert_eq!(
-            last_words(stderr).unwrap(),
-            "panicked at src/lib.rs:3:9: boom: bad input"
-        );
-        assert_eq!(last_words("one\ntwo\n").unwrap(), "two");
-        assert_eq!(last_words(""), None);
-        assert!(last_words(&"x".repeat(1000)).unwrap().chars().count() <= 301);
     }
 }
