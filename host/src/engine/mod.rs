@@ -9,6 +9,7 @@
 
 pub mod bindings;
 mod cache;
+mod contract;
 mod nowait;
 mod output;
 mod said;
@@ -26,6 +27,7 @@ use wasmtime::{
     Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap,
 };
 
+pub use contract::Contract;
 pub use sandbox::{LogLevel, LogLine, Settings};
 
 use bindings::{Decision, Info, Input, Inspection};
@@ -212,7 +214,13 @@ impl Engine {
         let mut linker = Linker::new(&wasmtime);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(start)?;
         nowait::add_to_linker(&mut linker).map_err(start)?;
+        // Every released contract's host interface: plugins built against any of them load.
         bindings::policy::Policy::add_to_linker::<StepState, HasSelf<StepState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(start)?;
+        bindings::v0_1::policy::Policy::add_to_linker::<StepState, HasSelf<StepState>>(
             &mut linker,
             |state| state,
         )
@@ -266,11 +274,19 @@ impl Engine {
         }
         .map_err(|e| plugin_error(format!("does not compile: {}", one_line(&e))))?;
         let kind = world_of(&component, &self.wasmtime).map_err(plugin_error)?;
+        let contract = contract::contract_of(
+            component
+                .component_type()
+                .imports(&self.wasmtime)
+                .map(|(name, _)| name),
+        )
+        .map_err(plugin_error)?;
         Ok(LoadedComponent {
             path: path.to_path_buf(),
             digest,
             component,
             kind,
+            contract,
         })
     }
 
@@ -292,14 +308,26 @@ impl Engine {
             .linker
             .instantiate_pre(&loaded.component)
             .map_err(|e| plugin_error(format!("cannot be linked: {}", one_line(&e))))?;
-        let pre = match loaded.kind {
-            Kind::Policy => PluginPre::Policy(
-                PolicyPre::new(pre)
-                    .map_err(|e| plugin_error(format!("policy world: {}", one_line(&e))))?,
-            ),
-            Kind::Inspector => PluginPre::Inspector(
-                InspectorPre::new(pre)
-                    .map_err(|e| plugin_error(format!("inspector world: {}", one_line(&e))))?,
+        let world = |e: wasmtime::Error| {
+            plugin_error(format!(
+                "{} world of {}: {}",
+                loaded.kind.as_str(),
+                loaded.contract,
+                one_line(&e)
+            ))
+        };
+        let pre = match (loaded.kind, loaded.contract) {
+            (Kind::Policy, Contract::V0_2) => {
+                PluginPre::Policy(PolicyPre::new(pre).map_err(world)?)
+            }
+            (Kind::Inspector, Contract::V0_2) => {
+                PluginPre::Inspector(InspectorPre::new(pre).map_err(world)?)
+            }
+            (Kind::Policy, Contract::V0_1) => {
+                PluginPre::PolicyV0_1(bindings::v0_1::policy::PolicyPre::new(pre).map_err(world)?)
+            }
+            (Kind::Inspector, Contract::V0_1) => PluginPre::InspectorV0_1(
+                bindings::v0_1::inspector::InspectorPre::new(pre).map_err(world)?,
             ),
         };
         let mut plugin = Plugin {
@@ -323,6 +351,12 @@ impl Engine {
             |exports, store| match exports {
                 Exports::Policy(policy) => policy.call_describe(store),
                 Exports::Inspector(inspector) => inspector.call_describe(store),
+                Exports::PolicyV0_1(policy) => {
+                    policy.call_describe(store).map(contract::info_from_v0_1)
+                }
+                Exports::InspectorV0_1(inspector) => {
+                    inspector.call_describe(store).map(contract::info_from_v0_1)
+                }
             },
             output::check_info,
         );
@@ -343,7 +377,12 @@ impl Engine {
             limits,
             |exports, store| match exports {
                 Exports::Policy(policy) => policy.call_evaluate(store, input),
-                Exports::Inspector(_) => wasmtime::bail!("an inspector has no `evaluate`"),
+                Exports::PolicyV0_1(policy) => policy
+                    .call_evaluate(store, &contract::input_v0_1(input))
+                    .map(contract::decision_from_v0_1),
+                Exports::Inspector(_) | Exports::InspectorV0_1(_) => {
+                    wasmtime::bail!("an inspector has no `evaluate`")
+                }
             },
             output::check_decision,
         )
@@ -356,7 +395,12 @@ impl Engine {
             limits,
             |exports, store| match exports {
                 Exports::Inspector(inspector) => inspector.call_inspect(store, input),
-                Exports::Policy(_) => wasmtime::bail!("a policy has no `inspect`"),
+                Exports::InspectorV0_1(inspector) => inspector
+                    .call_inspect(store, &contract::input_v0_1(input))
+                    .map(contract::inspection_from_v0_1),
+                Exports::Policy(_) | Exports::PolicyV0_1(_) => {
+                    wasmtime::bail!("a policy has no `inspect`")
+                }
             },
             output::check_inspection,
         )
@@ -435,6 +479,8 @@ pub struct LoadedComponent {
     pub component: Component,
     /// Which world it exports.
     pub kind: Kind,
+    /// The contract version it was built against.
+    pub contract: Contract,
 }
 
 impl LoadedComponent {
@@ -481,6 +527,8 @@ impl Plugin {
         Ok(match &self.pre {
             PluginPre::Policy(pre) => Exports::Policy(pre.instantiate(&mut *store)?),
             PluginPre::Inspector(pre) => Exports::Inspector(pre.instantiate(&mut *store)?),
+            PluginPre::PolicyV0_1(pre) => Exports::PolicyV0_1(pre.instantiate(&mut *store)?),
+            PluginPre::InspectorV0_1(pre) => Exports::InspectorV0_1(pre.instantiate(&mut *store)?),
         })
     }
 
@@ -500,9 +548,12 @@ impl Plugin {
     }
 }
 
+/// A linked plugin, in the contract version it was built against.
 enum PluginPre {
     Policy(PolicyPre<StepState>),
     Inspector(InspectorPre<StepState>),
+    PolicyV0_1(bindings::v0_1::policy::PolicyPre<StepState>),
+    InspectorV0_1(bindings::v0_1::inspector::InspectorPre<StepState>),
 }
 
 /// The result of one call, with what it cost.
@@ -680,7 +731,7 @@ fn world_of(component: &Component, engine: &wasmtime::Engine) -> Result<Kind, St
         }
     }
     match (evaluate, inspect, describe) {
-        (_, _, false) => Err("exports no `describe` function: not a Lampart plugin (world `policy` or `inspector` of lampart:plugin@0.1.0)".into()),
+        (_, _, false) => Err("exports no `describe` function: not a Lampart plugin (world `policy` or `inspector` of `lampart:plugin`)".into()),
         (true, true, _) => Err("exports both `evaluate` and `inspect`: a plugin is either a policy or an inspector".into()),
         (true, false, _) => Ok(Kind::Policy),
         (false, true, _) => Ok(Kind::Inspector),

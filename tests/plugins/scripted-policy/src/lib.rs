@@ -8,7 +8,7 @@
 //! | `deny` | deny with setting `reason` (default `scripted deny`) |
 //! | `abstain` | abstain |
 //! | `require` | require the scopes in setting `scopes` (comma-separated, blanks trimmed) |
-//! | `echo` | abstain, with one `info` finding `echo.input` whose message is compact JSON: `{"findings":[rule ids],"labels":[..],"grants":[..],"args":<args>,"phase":"request","output":<text or null>}` (`args` is the raw text as a JSON string when it is not JSON) |
+//! | `echo` | abstain, with one `info` finding `echo.input` whose message is compact JSON: `{"findings":[rule ids],"labels":[..],"grants":[..],"args":<args>,"phase":"request","output":{"text":<text>} or {"json":<value>} or null}` (`args` is the raw text as a JSON string when it is not JSON) |
 //! | `counter` | allow, with an `info` finding `counter` counting the calls this instance served; panics on the tool `evil`; a finding at `not-a-pointer` on the tool `malformed` |
 //! | `loop` | loops forever |
 //! | `memory` | allocates and touches 1 MiB blocks until allocation fails (then aborts) |
@@ -33,7 +33,7 @@
 use std::hint::black_box;
 
 use lampart_sdk::serde_json::{self, Value, json};
-use lampart_sdk::{Decision, Finding, Info, Input, Phase, Severity, log, setting};
+use lampart_sdk::{Decision, Finding, Info, Input, Phase, Severity, ToolOutput, log, setting};
 
 fn describe() -> Info {
     match setting("mode").as_deref() {
@@ -137,7 +137,11 @@ fn echo(input: &Input) -> String {
         "grants": input.grants(),
         "args": args,
         "phase": input.phase().as_str(),
-        "output": input.output(),
+        "output": match input.output() {
+            Some(ToolOutput::Text(text)) => json!({ "text": text }),
+            Some(ToolOutput::Json(_)) => json!({ "json": input.output_json() }),
+            None => Value::Null,
+        },
     });
     serde_json::to_string(&value).unwrap_or_default()
 }
@@ -263,7 +267,7 @@ mod tests {
             .grants(["g"])
             .finding(Finding::high("shell.x", "m"))
             .phase(Phase::Response)
-            .output("out")
+            .output_text("out")
             .build();
         let d = with_settings(&[("mode", "echo")], || evaluate(&input));
         assert!(d.is_abstain());
@@ -271,7 +275,7 @@ mod tests {
         assert_eq!(
             msg,
             json!({"findings": ["shell.x"], "labels": ["l"], "grants": ["g"],
-                   "args": {"cmd": "ls"}, "phase": "response", "output": "out"})
+                   "args": {"cmd": "ls"}, "phase": "response", "output": {"text": "out"}})
         );
         assert_eq!(d.findings[0].rule, "echo.input");
         assert_eq!(d.findings[0].severity, Severity::Info);
