@@ -3,10 +3,10 @@
 use serde_json::Value;
 
 use crate::json::{self, Strings};
-use crate::{Action, Finding, Phase, Principal, glob, types};
+use crate::{Action, Finding, Phase, Principal, ToolOutput, glob, types};
 
 /// Everything a plugin is told about one decision, with the action's arguments (and a
-/// JSON output) parsed once.
+/// JSON answer of the tool) parsed once.
 ///
 /// Build one from the raw WIT record with [`Input::new`] (the export macros do this),
 /// or in tests with [`Input::builder`].
@@ -19,19 +19,21 @@ pub struct Input {
 }
 
 impl Input {
-    /// Wraps the raw input, parsing `action.args` (and `output`, when it is JSON).
+    /// Wraps the raw input, parsing `action.args` (and `output`, when the tool answered
+    /// JSON).
     ///
     /// Arguments that are not valid JSON become `null`; [`Input::args_error`] then says
-    /// why. An output that is not JSON is plain text: [`Input::output_json`] is `None`.
+    /// why. A text answer stays text, even when it reads like JSON: [`Input::output_json`]
+    /// is `None` for it.
     pub fn new(raw: types::Input) -> Self {
         let (args, args_error) = match serde_json::from_str::<Value>(&raw.action.args) {
             Ok(v) => (v, None),
             Err(e) => (Value::Null, Some(e.to_string())),
         };
-        let output_json = raw
-            .output
-            .as_deref()
-            .and_then(|o| serde_json::from_str::<Value>(o).ok());
+        let output_json = match &raw.output {
+            Some(ToolOutput::Json(text)) => serde_json::from_str::<Value>(text).ok(),
+            Some(ToolOutput::Text(_)) | None => None,
+        };
         Input {
             raw,
             args,
@@ -126,9 +128,11 @@ impl Input {
     }
 
     /// The argument at JSON pointer `pointer` (e.g. `/payee/iban`); `""` is the whole
-    /// arguments object.
+    /// arguments object. A token of digits only (`/recipients/0`) indexes an array and
+    /// never names an object member, so an object cannot pass for a list (see
+    /// [`json::lookup`]).
     pub fn arg(&self, pointer: &str) -> Option<&Value> {
-        self.args.pointer(pointer)
+        json::lookup(&self.args, pointer)
     }
 
     /// The argument at `pointer`, if it is a string.
@@ -156,23 +160,33 @@ impl Input {
         json::strings(&self.args)
     }
 
-    /// Response phase: what the tool returned.
-    pub fn output(&self) -> Option<&str> {
-        self.raw.output.as_deref()
+    /// Response phase: what the tool returned, as text or as JSON text.
+    pub fn output(&self) -> Option<&ToolOutput> {
+        self.raw.output.as_ref()
     }
 
-    /// Response phase: the output, parsed, when it is JSON.
+    /// Response phase: the tool's answer, when it answered plain text.
+    pub fn output_text(&self) -> Option<&str> {
+        match &self.raw.output {
+            Some(ToolOutput::Text(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Response phase: the tool's answer, parsed, when it answered JSON.
     pub fn output_json(&self) -> Option<&Value> {
         self.output_json.as_ref()
     }
 
-    /// Every string in the output with its pointer: the strings of a JSON output, or
-    /// the whole text at pointer `""` when the output is plain text (or a bare JSON
-    /// string). Empty when there is no output.
+    /// Every string in the output with its pointer: the strings of a JSON answer (a bare
+    /// JSON string at pointer `""`), or the whole text at pointer `""` for a text answer.
+    /// Empty when there is no output.
     pub fn output_strings(&self) -> Vec<(String, &str)> {
-        match (&self.output_json, self.output()) {
+        match (&self.output_json, &self.raw.output) {
             (Some(v), _) => json::strings(v).collect(),
-            (None, Some(text)) => vec![(String::new(), text)],
+            (None, Some(ToolOutput::Text(text) | ToolOutput::Json(text))) => {
+                vec![(String::new(), text)]
+            }
             (None, None) => Vec::new(),
         }
     }
@@ -301,9 +315,15 @@ impl InputBuilder {
         self
     }
 
-    /// Sets the output.
-    pub fn output(mut self, output: impl Into<String>) -> Self {
-        self.raw.output = Some(output.into());
+    /// Sets the output to a plain-text answer.
+    pub fn output_text(mut self, output: impl Into<String>) -> Self {
+        self.raw.output = Some(ToolOutput::Text(output.into()));
+        self
+    }
+
+    /// Sets the output to a JSON answer.
+    pub fn output_json(mut self, output: Value) -> Self {
+        self.raw.output = Some(ToolOutput::Json(output.to_string()));
         self
     }
 
@@ -371,20 +391,38 @@ mod tests {
     fn texts_follow_the_phase() {
         let req = Input::builder("x")
             .args(json!({"a": "1"}))
-            .output("plain")
+            .output_text("plain")
             .build();
         assert_eq!(req.texts(), vec![("/a".to_string(), "1")]);
         let resp = Input::builder("x")
             .phase(Phase::Response)
-            .output("plain text")
+            .output_text("plain text")
             .build();
         assert_eq!(resp.texts(), vec![(String::new(), "plain text")]);
         let resp = Input::builder("x")
             .phase(Phase::Response)
-            .output(r#"{"body": "hi"}"#)
+            .output_json(json!({"body": "hi"}))
             .build();
         assert_eq!(resp.texts(), vec![("/body".to_string(), "hi")]);
         assert!(resp.output_json().is_some());
+        assert_eq!(resp.output_text(), None);
+    }
+
+    #[test]
+    fn a_text_answer_that_reads_like_json_stays_text() {
+        let text = Input::builder("x")
+            .phase(Phase::Response)
+            .output_text("42")
+            .build();
+        assert_eq!(text.output_text(), Some("42"));
+        assert_eq!(text.output_json(), None);
+        assert_eq!(text.output(), Some(&ToolOutput::Text("42".into())));
+        let number = Input::builder("x")
+            .phase(Phase::Response)
+            .output_json(json!(42))
+            .build();
+        assert_eq!(number.output_json(), Some(&json!(42)));
+        assert_eq!(number.output_text(), None);
     }
 
     #[test]

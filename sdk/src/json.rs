@@ -47,6 +47,46 @@ pub fn is_pointer(pointer: &str) -> bool {
     true
 }
 
+/// The value at JSON pointer `pointer` in `value`, where a token of digits only indexes
+/// an array and never names an object member.
+///
+/// RFC 6901 lets `/recipients/0` name the member `"0"` of an object as well as the first
+/// item of an array. For a policy that is a hole: a caller could send
+/// `{"recipients": {"0": "trusted@corp", "x": "attacker@evil"}}` to make an object pass
+/// a rule written for the first element of a list. Here such a token on an object finds
+/// nothing (the value is absent), as does an invalid pointer.
+///
+/// ```
+/// use serde_json::json;
+/// use lampart_sdk::json::lookup;
+/// let list = json!({"recipients": ["trusted@corp"]});
+/// assert_eq!(lookup(&list, "/recipients/0"), Some(&json!("trusted@corp")));
+/// let object = json!({"recipients": {"0": "trusted@corp", "x": "attacker@evil"}});
+/// assert_eq!(lookup(&object, "/recipients/0"), None);
+/// assert_eq!(lookup(&object, "/recipients/x"), Some(&json!("attacker@evil")));
+/// ```
+pub fn lookup<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    if !is_pointer(pointer) {
+        return None;
+    }
+    let mut current = value;
+    for token in pointer[1..].split('/') {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let is_index = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit());
+        current = match current {
+            Value::Array(items) if is_index && (token == "0" || !token.starts_with('0')) => {
+                items.get(token.parse::<usize>().ok()?)?
+            }
+            Value::Object(members) if !is_index => members.get(&token)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
 /// Iterates over every string in a JSON value, depth first, with the JSON pointer of
 /// each (relative to `value`; a root string's pointer is `""`).
 ///

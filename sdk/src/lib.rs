@@ -1,7 +1,7 @@
 //! Write [Lampart](https://example.invalid/lampart) plugins in Rust.
 //!
 //! A plugin is a WebAssembly component exporting one of the two worlds of
-//! `wit/plugin.wit`: a **policy** decides on an action, an **inspector** reports
+//! `wit/plugin.wit` (contract `lampart:plugin@0.2.0`): a **policy** decides on an action, an **inspector** reports
 //! findings (and labels and redactions). With this crate a plugin is one function:
 //!
 //! ```no_run
@@ -63,7 +63,8 @@ pub use settings::{
     HostSettings, MapSettings, SettingError, Settings, parse_json, setting, setting_json,
 };
 pub use types::{
-    Action, Decision, Finding, Info, Inspection, Phase, Principal, Redaction, Severity, Verdict,
+    Action, Decision, Finding, Info, Inspection, Phase, Principal, Redaction, Severity, ToolOutput,
+    Verdict,
 };
 
 /// An [`Info`] named after the calling crate (`CARGO_PKG_NAME`, or the name given) at

@@ -1,6 +1,8 @@
 //! Hostile plugins are contained: each is denied with its cause, and the same chain then
 //! decides the next request normally.
 
+use std::time::{Duration, Instant};
+
 use lampart::chain::{Decision, StepVerdict, Verdict};
 use lampart::engine::FailureKind;
 use serde_json::json;
@@ -84,6 +86,65 @@ fn an_infinite_loop_with_fuel_to_spare_hits_the_deadline() {
         (25_000..2_000_000).contains(&micros),
         "stopped near the deadline: {micros} µs"
     );
+}
+
+/// Far below the 60 s the sleeping plugins ask for, far above what a busy machine needs.
+const WELL_UNDER_A_MINUTE: Duration = Duration::from_secs(30);
+
+#[test]
+fn a_long_sleep_returns_at_once_on_a_clock_that_does_not_move() {
+    // A deadline the call cannot reach: what returns is the plugin's own verdict.
+    let started = Instant::now();
+    let chain = hostile_chain("sleep", r#"limits = { deadline = "50s" }"#);
+    let evil = chain.decide(request(
+        json!({"principal": {"agent": "a"}, "action": {"tool": "evil"}}),
+    ));
+    assert!(
+        started.elapsed() < WELL_UNDER_A_MINUTE,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(evil.verdict, Verdict::Deny, "{evil:#?}");
+    let hostile = step(&evil, "hostile");
+    assert_eq!(
+        hostile.verdict,
+        StepVerdict::Deny("slept 60 s; the plugin's clock moved 0 ns".into()),
+        "{hostile:#?}"
+    );
+    assert_eq!(
+        evil.reason.to_string(),
+        "step `hostile`: slept 60 s; the plugin's clock moved 0 ns"
+    );
+}
+
+#[test]
+fn a_sleep_cannot_outlast_a_short_deadline() {
+    let started = Instant::now();
+    let chain = hostile_chain("sleep", r#"limits = { deadline = "10ms" }"#);
+    let evil = chain.decide(request(
+        json!({"principal": {"agent": "a"}, "action": {"tool": "evil"}}),
+    ));
+    assert_eq!(evil.verdict, Verdict::Deny, "{evil:#?}");
+    assert!(
+        started.elapsed() < WELL_UNDER_A_MINUTE,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_sleep_in_describe_does_not_hang_loading() {
+    let started = Instant::now();
+    let chain = hostile_chain("describe-sleep", "");
+    assert!(
+        started.elapsed() < WELL_UNDER_A_MINUTE,
+        "{:?}",
+        started.elapsed()
+    );
+    let evil = chain.decide(request(
+        json!({"principal": {"agent": "a"}, "action": {"tool": "evil"}}),
+    ));
+    assert_eq!(evil.verdict, Verdict::Allow, "{evil:#?}");
 }
 
 #[test]
@@ -190,8 +251,82 @@ fn a_plugin_whose_describe_panics_is_refused_at_load() {
     .err()
     .expect("refused");
     let text = err.to_string();
-    assert!(text.contains("describe() failed: trap"), "{text}");
+    assert!(
+        text.contains("describe() failed: panicked at") && text.contains("scripted describe panic"),
+        "{text}"
+    );
     assert!(!text.contains('\n'), "one line: {text}");
+}
+
+#[test]
+fn a_settings_error_is_one_line_with_the_plugins_own_message_once() {
+    let path = plugin("tool-rules");
+    let err = try_chain(&format!(
+        "[[step]]\nname = \"rules\"\nplugin = {}\nsettings = {{ rules = '[{{\"name\": \"r\", \"tools\": [\"*\"], \"effect\": \"allow\", \"maxx\": 1}}]' }}\n",
+        toml_path(&path)
+    ))
+    .err()
+    .expect("refused");
+    let text = err.to_string();
+    let cause = "setting `rules`: rule 1 (`r`): unknown field `maxx`";
+    assert!(
+        text.starts_with(&format!(
+            "step `rules`: plugin `{}`: describe() failed: {cause}",
+            path.display()
+        )),
+        "{text}"
+    );
+    assert_eq!(text.matches("unknown field").count(), 1, "{text}");
+    for noise in ["panicked", "unreachable", "lib.rs", "trap"] {
+        assert!(!text.contains(noise), "no `{noise}`: {text}");
+    }
+}
+
+#[test]
+fn a_plugin_that_logs_an_error_and_traps_is_reported_by_its_log_line() {
+    let decision = contained("error-then-trap", "", "trap");
+    let error = step(&decision, "hostile").error.clone().unwrap();
+    assert_eq!(error.message, "setting `rules`: bad rule");
+}
+
+#[test]
+fn a_traceback_on_stderr_is_reported_by_its_exception_line() {
+    let decision = contained("traceback", "", "trap");
+    let error = step(&decision, "hostile").error.clone().unwrap();
+    assert_eq!(error.message, "ValueError: no rule for \\u{1b}[31mred");
+}
+
+#[test]
+fn a_describe_that_runs_out_of_fuel_names_the_limit_to_raise() {
+    let err = try_chain(&format!(
+        "[[step]]\nname = \"rules\"\nplugin = {}\nlimits = {{ fuel = 1_000 }}\n",
+        toml_path(&plugin("tool-rules"))
+    ))
+    .err()
+    .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.ends_with(
+            "describe() failed: fuel limit of 1000 exhausted; raise `fuel` in `[limits]` or in the step's `limits`"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_plugin_that_cannot_be_read_names_its_cause_once() {
+    let err = crate::support::engine()
+        .load_file(std::path::Path::new("./nope.wasm"))
+        .err()
+        .expect("refused");
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    assert_eq!(chain.matches("nope.wasm").count(), 1, "{chain}");
+    assert_eq!(chain.matches("No such file").count(), 1, "{chain}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod chain;
 mod cli;
+mod contract;
 mod docs;
 mod engine;
 mod hostile;

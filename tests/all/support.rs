@@ -31,7 +31,7 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// The path of a built plugin (`tool-rules`, `shell-guard`, `scripted-policy`,
-/// `scripted-inspector`), building them all the first time one is asked for.
+/// `scripted-inspector`, `legacy-policy`), building them all the first time one is asked for.
 pub fn plugin(name: &str) -> PathBuf {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     if let Err(err) = BUILT.get_or_init(build_plugins) {
@@ -60,6 +60,7 @@ fn build_plugins() -> Result<(), String> {
         "shell-guard",
         "scripted-policy",
         "scripted-inspector",
+        "legacy-policy",
     ] {
         command.args(["-p", package]);
     }

@@ -60,6 +60,21 @@ fn a_warm_step_reuses_its_instance_and_drops_it_after_a_trap() {
 }
 
 #[test]
+fn a_warm_instance_that_returned_malformed_output_is_dropped() {
+    let chain = counter_chain("warm");
+    assert_eq!(served(&decide(&chain, "t")), 1);
+    assert_eq!(served(&decide(&chain, "t")), 2);
+
+    let malformed = decide(&chain, "malformed");
+    assert_eq!(malformed.verdict, Verdict::Deny);
+    let error = step(&malformed, "counter").error.clone().unwrap();
+    assert_eq!(error.kind, FailureKind::Output, "{}", error.message);
+
+    // The instance that answered badly is gone: the next call starts a new one.
+    assert_eq!(served(&decide(&chain, "t")), 1);
+}
+
+#[test]
 fn warm_limits_still_hold_on_every_call() {
     let chain = chain(&format!(
         r#"

@@ -457,8 +457,10 @@ fn wit_input(id: &str, request: &Request) -> bindings::Input {
             resource: request.action.resource.clone(),
         },
         output: request.output.as_ref().map(|output| match output {
-            crate::request::ToolOutput::Text(text) => text.clone(),
-            crate::request::ToolOutput::Json(value) => value.to_string(),
+            crate::request::ToolOutput::Text(text) => bindings::ToolOutput::Text(text.clone()),
+            crate::request::ToolOutput::Json(value) => {
+                bindings::ToolOutput::Json(value.to_string())
+            }
         }),
         grants: request.grants.clone(),
         labels: request.labels.clone(),

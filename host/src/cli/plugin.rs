@@ -10,7 +10,8 @@ use serde_json::json;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Show a plugin's digest, world, imports, exports and what `describe()` says.
+    /// Show a plugin's digest, world, the contract version it was built against, imports,
+    /// exports and what `describe()` says.
     Inspect {
         /// The component file.
         file: PathBuf,
@@ -49,7 +50,8 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
                     "{}",
                     json!({
                         "file": file.display().to_string(), "digest": loaded.digest_string(), "bytes": size,
-                        "world": loaded.kind.as_str(), "imports": imports, "exports": exports,
+                        "world": loaded.kind.as_str(), "contract": loaded.contract.as_str(),
+                        "imports": imports, "exports": exports,
                         "describe": { "name": info.name, "version": info.version, "phases": phases, "tools": info.tools },
                     })
                 );
@@ -58,6 +60,7 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
                 println!("digest:   {}", loaded.digest_string());
                 println!("size:     {size} bytes");
                 println!("world:    lampart:plugin/{}", loaded.kind.as_str());
+                println!("contract: {}", loaded.contract);
                 println!("name:     {} {}", info.name, info.version);
                 println!("phases:   {}", phases.join(", "));
                 println!("tools:    {}", info.tools.join(", "));

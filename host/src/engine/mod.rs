@@ -9,7 +9,10 @@
 
 pub mod bindings;
 mod cache;
+mod contract;
+mod nowait;
 mod output;
+mod said;
 mod sandbox;
 mod stderr;
 mod ticker;
@@ -24,6 +27,7 @@ use wasmtime::{
     Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap,
 };
 
+pub use contract::Contract;
 pub use sandbox::{LogLevel, LogLine, Settings};
 
 use bindings::{Decision, Info, Input, Inspection};
@@ -161,9 +165,10 @@ pub enum EngineError {
         /// What is wrong.
         reason: crate::private_dir::TrustError,
     },
-    /// The plugin file could not be read.
+    /// The plugin file could not be read. (The file error is part of the message, not a
+    /// separate cause, so that a chain of causes names it once.)
     #[error("plugin {0}")]
-    Read(#[from] crate::files::FileError),
+    Read(crate::files::FileError),
     /// The plugin file is not a usable component, exports the wrong world, or failed to
     /// describe itself.
     #[error("plugin `{path}`: {message}")]
@@ -209,7 +214,14 @@ impl Engine {
 
         let mut linker = Linker::new(&wasmtime);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(start)?;
+        nowait::add_to_linker(&mut linker).map_err(start)?;
+        // Every released contract's host interface: plugins built against any of them load.
         bindings::policy::Policy::add_to_linker::<StepState, HasSelf<StepState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(start)?;
+        bindings::v0_1::policy::Policy::add_to_linker::<StepState, HasSelf<StepState>>(
             &mut linker,
             |state| state,
         )
@@ -263,11 +275,19 @@ impl Engine {
         }
         .map_err(|e| plugin_error(format!("does not compile: {}", one_line(&e))))?;
         let kind = world_of(&component, &self.wasmtime).map_err(plugin_error)?;
+        let contract = contract::contract_of(
+            component
+                .component_type()
+                .imports(&self.wasmtime)
+                .map(|(name, _)| name),
+        )
+        .map_err(plugin_error)?;
         Ok(LoadedComponent {
             path: path.to_path_buf(),
             digest,
             component,
             kind,
+            contract,
         })
     }
 
@@ -289,14 +309,26 @@ impl Engine {
             .linker
             .instantiate_pre(&loaded.component)
             .map_err(|e| plugin_error(format!("cannot be linked: {}", one_line(&e))))?;
-        let pre = match loaded.kind {
-            Kind::Policy => PluginPre::Policy(
-                PolicyPre::new(pre)
-                    .map_err(|e| plugin_error(format!("policy world: {}", one_line(&e))))?,
-            ),
-            Kind::Inspector => PluginPre::Inspector(
-                InspectorPre::new(pre)
-                    .map_err(|e| plugin_error(format!("inspector world: {}", one_line(&e))))?,
+        let world = |e: wasmtime::Error| {
+            plugin_error(format!(
+                "{} world of {}: {}",
+                loaded.kind.as_str(),
+                loaded.contract,
+                one_line(&e)
+            ))
+        };
+        let pre = match (loaded.kind, loaded.contract) {
+            (Kind::Policy, Contract::V0_2) => {
+                PluginPre::Policy(PolicyPre::new(pre).map_err(world)?)
+            }
+            (Kind::Inspector, Contract::V0_2) => {
+                PluginPre::Inspector(InspectorPre::new(pre).map_err(world)?)
+            }
+            (Kind::Policy, Contract::V0_1) => {
+                PluginPre::PolicyV0_1(bindings::v0_1::policy::PolicyPre::new(pre).map_err(world)?)
+            }
+            (Kind::Inspector, Contract::V0_1) => PluginPre::InspectorV0_1(
+                bindings::v0_1::inspector::InspectorPre::new(pre).map_err(world)?,
             ),
         };
         let mut plugin = Plugin {
@@ -314,14 +346,24 @@ impl Engine {
             instance,
             warm: None,
         };
-        let described = self.run(&plugin, limits, |exports, store| match exports {
-            Exports::Policy(policy) => policy.call_describe(store),
-            Exports::Inspector(inspector) => inspector.call_describe(store),
-        });
+        let described = self.run(
+            &plugin,
+            limits,
+            |exports, store| match exports {
+                Exports::Policy(policy) => policy.call_describe(store),
+                Exports::Inspector(inspector) => inspector.call_describe(store),
+                Exports::PolicyV0_1(policy) => {
+                    policy.call_describe(store).map(contract::info_from_v0_1)
+                }
+                Exports::InspectorV0_1(inspector) => {
+                    inspector.call_describe(store).map(contract::info_from_v0_1)
+                }
+            },
+            output::check_info,
+        );
         let info = described
             .result
-            .map_err(|failure| plugin_error(format!("describe() failed: {failure}")))?;
-        output::check_info(&info).map_err(|m| plugin_error(format!("describe(): {m}")))?;
+            .map_err(|failure| plugin_error(describe_failure(&failure)))?;
         plugin.info = info;
         if instance == InstanceMode::Warm {
             plugin.warm = Some(WarmPool::new(MAX_IDLE_WARM));
@@ -331,36 +373,38 @@ impl Engine {
 
     /// Runs a policy's `evaluate`, in a fresh or warm instance as the plugin was prepared.
     pub fn evaluate(&self, plugin: &Plugin, input: &Input, limits: Limits) -> Call<Decision> {
-        let mut call = self.run(plugin, limits, |exports, store| match exports {
-            Exports::Policy(policy) => policy.call_evaluate(store, input),
-            Exports::Inspector(_) => wasmtime::bail!("an inspector has no `evaluate`"),
-        });
-        if let Ok(decision) = &call.result
-            && let Err(message) = output::check_decision(decision)
-        {
-            call.result = Err(Failure {
-                kind: FailureKind::Output,
-                message,
-            });
-        }
-        call
+        self.run(
+            plugin,
+            limits,
+            |exports, store| match exports {
+                Exports::Policy(policy) => policy.call_evaluate(store, input),
+                Exports::PolicyV0_1(policy) => policy
+                    .call_evaluate(store, &contract::input_v0_1(input))
+                    .map(contract::decision_from_v0_1),
+                Exports::Inspector(_) | Exports::InspectorV0_1(_) => {
+                    wasmtime::bail!("an inspector has no `evaluate`")
+                }
+            },
+            output::check_decision,
+        )
     }
 
     /// Runs an inspector's `inspect`, in a fresh or warm instance as the plugin was prepared.
     pub fn inspect(&self, plugin: &Plugin, input: &Input, limits: Limits) -> Call<Inspection> {
-        let mut call = self.run(plugin, limits, |exports, store| match exports {
-            Exports::Inspector(inspector) => inspector.call_inspect(store, input),
-            Exports::Policy(_) => wasmtime::bail!("a policy has no `inspect`"),
-        });
-        if let Ok(inspection) = &call.result
-            && let Err(message) = output::check_inspection(inspection)
-        {
-            call.result = Err(Failure {
-                kind: FailureKind::Output,
-                message,
-            });
-        }
-        call
+        self.run(
+            plugin,
+            limits,
+            |exports, store| match exports {
+                Exports::Inspector(inspector) => inspector.call_inspect(store, input),
+                Exports::InspectorV0_1(inspector) => inspector
+                    .call_inspect(store, &contract::input_v0_1(input))
+                    .map(contract::inspection_from_v0_1),
+                Exports::Policy(_) | Exports::PolicyV0_1(_) => {
+                    wasmtime::bail!("a policy has no `inspect`")
+                }
+            },
+            output::check_inspection,
+        )
     }
 
     /// A new store for one of the plugin's instances.
@@ -377,12 +421,14 @@ impl Engine {
     }
 
     /// One call: take a warm instance or make a fresh one, set the limits, run, measure,
-    /// classify any failure, and give a warm instance back if the call succeeded.
+    /// classify any failure, check the output with `check`, and give a warm instance back
+    /// only if the call succeeded and its output was accepted.
     fn run<T>(
         &self,
         plugin: &Plugin,
         limits: Limits,
         call: impl FnOnce(&Exports, &mut Store<StepState>) -> wasmtime::Result<T>,
+        check: impl FnOnce(&T) -> Result<(), String>,
     ) -> Call<T> {
         let started = Instant::now();
         let (mut store, mut exports) = match plugin.warm.as_ref().and_then(WarmPool::take) {
@@ -401,7 +447,15 @@ impl Engine {
             call(exports, &mut store)
         })();
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        let result = result.map_err(|err| classify(&err, store.data()));
+        let result = result
+            .map_err(|err| classify(&err, store.data(), limits))
+            .and_then(|output| match check(&output) {
+                Ok(()) => Ok(output),
+                Err(message) => Err(Failure {
+                    kind: FailureKind::Output,
+                    message,
+                }),
+            });
         let (logs, logs_dropped) = store.data_mut().take_logs();
         if let (Some(pool), Ok(_), Some(exports)) = (&plugin.warm, &result, exports) {
             pool.put(Live { store, exports });
@@ -426,6 +480,8 @@ pub struct LoadedComponent {
     pub component: Component,
     /// Which world it exports.
     pub kind: Kind,
+    /// The contract version it was built against.
+    pub contract: Contract,
 }
 
 impl LoadedComponent {
@@ -472,6 +528,8 @@ impl Plugin {
         Ok(match &self.pre {
             PluginPre::Policy(pre) => Exports::Policy(pre.instantiate(&mut *store)?),
             PluginPre::Inspector(pre) => Exports::Inspector(pre.instantiate(&mut *store)?),
+            PluginPre::PolicyV0_1(pre) => Exports::PolicyV0_1(pre.instantiate(&mut *store)?),
+            PluginPre::InspectorV0_1(pre) => Exports::InspectorV0_1(pre.instantiate(&mut *store)?),
         })
     }
 
@@ -491,9 +549,12 @@ impl Plugin {
     }
 }
 
+/// A linked plugin, in the contract version it was built against.
 enum PluginPre {
     Policy(PolicyPre<StepState>),
     Inspector(InspectorPre<StepState>),
+    PolicyV0_1(bindings::v0_1::policy::PolicyPre<StepState>),
+    InspectorV0_1(bindings::v0_1::inspector::InspectorPre<StepState>),
 }
 
 /// The result of one call, with what it cost.
@@ -560,16 +621,25 @@ impl FailureKind {
     }
 }
 
-/// Turns a wasmtime error into a failure, with the plugin's panic message when it left one.
-fn classify(err: &wasmtime::Error, state: &StepState) -> Failure {
-    let (kind, mut message) = if state.cap.hit {
+/// Turns a wasmtime error into a failure. When the plugin trapped, its own words are the
+/// cause: the last line it logged at error level if any (a plugin that refuses its settings
+/// logs why, then traps), else what it wrote to standard error (see [`said`]), else the trap.
+fn classify(err: &wasmtime::Error, state: &StepState, limits: Limits) -> Failure {
+    let trap = err.downcast_ref::<Trap>();
+    let (kind, message) = if state.cap.hit {
         (FailureKind::Memory, root_message(err))
     } else {
-        match err.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => (FailureKind::Fuel, "fuel limit exhausted".to_string()),
+        match trap {
+            Some(Trap::OutOfFuel) => (
+                FailureKind::Fuel,
+                format!("fuel limit of {} exhausted", limits.fuel),
+            ),
             Some(Trap::Interrupt) => (
                 FailureKind::Deadline,
-                "wall-clock deadline passed".to_string(),
+                format!(
+                    "wall-clock deadline of {} passed",
+                    humantime::format_duration(limits.deadline)
+                ),
             ),
             Some(Trap::StackOverflow) => (
                 FailureKind::StackOverflow,
@@ -589,41 +659,39 @@ fn classify(err: &wasmtime::Error, state: &StepState) -> Failure {
             None => (FailureKind::Trap, root_message(err)),
         }
     };
-    if let Some(said) = last_words(&state.stderr_text()) {
-        message.push_str(&format!(" ({said})"));
+    if kind != FailureKind::Trap {
+        return Failure { kind, message };
     }
-    if let Some(line) = state.last_error_log() {
-        message.push_str(&format!(" (plugin log: {line})"));
-    }
+    let words = state
+        .last_error_log()
+        .map(said::one_line)
+        .or_else(|| said::last_words(&state.stderr_text()));
+    let message = match words {
+        // An out-of-bounds access is the one trap that says more than the plugin does.
+        Some(words) if matches!(trap, Some(Trap::MemoryOutOfBounds)) => {
+            format!("{message}: {words}")
+        }
+        Some(words) => words,
+        None => message,
+    };
     Failure { kind, message }
 }
 
-/// What a plugin said on standard error before it failed, on one line: from a Rust panic
-/// (`thread '…' panicked at FILE:LINE:` and the message after it) when there is one, else its
-/// last line; at most 300 characters.
-fn last_words(stderr: &str) -> Option<String> {
-    let lines: Vec<&str> = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let from = lines
-        .iter()
-        .rposition(|line| line.contains("panicked at"))
-        .or(lines.len().checked_sub(1))?;
-    let mut said: String = lines[from..]
-        .iter()
-        .take(2)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if let Some(start) = said.find("panicked at") {
-        said.drain(..start);
+/// Why `describe()` failed at load, with the limit to raise when a limit stopped it.
+fn describe_failure(failure: &Failure) -> String {
+    let raise = |key: &str| {
+        format!(
+            "describe() failed: {}; raise `{key}` in `[limits]` or in the step's `limits`",
+            failure.message
+        )
+    };
+    match failure.kind {
+        FailureKind::Fuel => raise("fuel"),
+        FailureKind::Deadline => raise("deadline"),
+        FailureKind::Memory => raise("memory"),
+        FailureKind::Trap => format!("describe() failed: {}", failure.message),
+        _ => format!("describe() failed: {failure}"),
     }
-    if said.chars().count() > 300 {
-        said = said.chars().take(300).collect::<String>() + "…";
-    }
-    Some(said)
 }
 
 /// The innermost cause of an error, on one line.
@@ -664,27 +732,10 @@ fn world_of(component: &Component, engine: &wasmtime::Engine) -> Result<Kind, St
         }
     }
     match (evaluate, inspect, describe) {
-        (_, _, false) => Err("exports no `describe` function: not a Lampart plugin (world `policy` or `inspector` of lampart:plugin@0.1.0)".into()),
+        (_, _, false) => Err("exports no `describe` function: not a Lampart plugin (world `policy` or `inspector` of `lampart:plugin`)".into()),
         (true, true, _) => Err("exports both `evaluate` and `inspect`: a plugin is either a policy or an inspector".into()),
         (true, false, _) => Ok(Kind::Policy),
         (false, true, _) => Ok(Kind::Inspector),
         (false, false, _) => Err("exports neither `evaluate` (policy) nor `inspect` (inspector)".into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::last_words;
-
-    #[test]
-    fn a_panic_is_reported_with_its_message_on_one_line() {
-        let stderr = "noise\nthread '<unnamed>' (1) panicked at src/lib.rs:3:9:\nboom: bad input\nnote: run with `RUST_BACKTRACE=1`\n";
-        assert_eq!(
-            last_words(stderr).unwrap(),
-            "panicked at src/lib.rs:3:9: boom: bad input"
-        );
-        assert_eq!(last_words("one\ntwo\n").unwrap(), "two");
-        assert_eq!(last_words(""), None);
-        assert!(last_words(&"x".repeat(1000)).unwrap().chars().count() <= 301);
     }
 }

@@ -16,7 +16,7 @@ use wasmtime_wasi::{
     Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
 };
 
-use super::bindings::{Level, policy::lampart::plugin::host, policy::lampart::plugin::types};
+use super::bindings::{Level, policy::lampart::plugin::host, policy::lampart::plugin::types, v0_1};
 use super::stderr::StderrTail;
 
 /// Most log lines kept from one call; the rest are counted, not kept.
@@ -47,6 +47,18 @@ pub enum LogLevel {
     Warn,
     /// Something failed.
     Error,
+}
+
+impl From<v0_1::policy::lampart::plugin::host::Level> for LogLevel {
+    fn from(level: v0_1::policy::lampart::plugin::host::Level) -> Self {
+        use v0_1::policy::lampart::plugin::host::Level as V0_1;
+        match level {
+            V0_1::Debug => LogLevel::Debug,
+            V0_1::Info => LogLevel::Info,
+            V0_1::Warn => LogLevel::Warn,
+            V0_1::Error => LogLevel::Error,
+        }
+    }
 }
 
 impl From<Level> for LogLevel {
@@ -212,7 +224,38 @@ impl types::Host for StepState {}
 
 impl host::Host for StepState {
     fn log(&mut self, level: Level, message: String) {
-        let level = LogLevel::from(level);
+        self.log_line(level.into(), message);
+    }
+
+    fn setting(&mut self, key: String) -> Option<String> {
+        self.settings.get(&key).cloned()
+    }
+
+    fn setting_keys(&mut self) -> Vec<String> {
+        self.settings.keys().cloned().collect()
+    }
+}
+
+impl v0_1::types::Host for StepState {}
+
+/// Contract 0.1.0's host interface is the current one.
+impl v0_1::policy::lampart::plugin::host::Host for StepState {
+    fn log(&mut self, level: v0_1::policy::lampart::plugin::host::Level, message: String) {
+        self.log_line(level.into(), message);
+    }
+
+    fn setting(&mut self, key: String) -> Option<String> {
+        host::Host::setting(self, key)
+    }
+
+    fn setting_keys(&mut self) -> Vec<String> {
+        host::Host::setting_keys(self)
+    }
+}
+
+impl StepState {
+    /// Keeps (and forwards to the host's log) one line the plugin logged.
+    fn log_line(&mut self, level: LogLevel, message: String) {
         let mut message = message;
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
@@ -234,13 +277,5 @@ impl host::Host for StepState {
             LogLevel::Error => tracing::error!(step = %self.step, "{message}"),
         }
         self.logs.push(LogLine { level, message });
-    }
-
-    fn setting(&mut self, key: String) -> Option<String> {
-        self.settings.get(&key).cloned()
-    }
-
-    fn setting_keys(&mut self) -> Vec<String> {
-        self.settings.keys().cloned().collect()
     }
 }

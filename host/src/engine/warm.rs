@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use wasmtime::Store;
 
-use super::bindings::{inspector::Inspector, policy::Policy};
+use super::bindings::{inspector::Inspector, policy::Policy, v0_1};
 use super::sandbox::StepState;
 
 /// An instantiated plugin in its own store.
@@ -21,10 +21,12 @@ pub(crate) struct Live {
     pub(crate) exports: Exports,
 }
 
-/// The exports of an instantiated plugin.
+/// The exports of an instantiated plugin, in the contract version it was built against.
 pub(crate) enum Exports {
     Policy(Policy),
     Inspector(Inspector),
+    PolicyV0_1(v0_1::policy::Policy),
+    InspectorV0_1(v0_1::inspector::Inspector),
 }
 
 /// Idle warm instances of one plugin.

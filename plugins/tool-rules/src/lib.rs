@@ -31,6 +31,11 @@
 //!     `trusted`;
 //!   - `"present": true|false`: the argument exists (any value, even `null`) or not.
 //!
+//!   In `arg`, a token of digits only indexes an array: `/recipients/0` is the first
+//!   element of the array `recipients` and never a member named `"0"` of an object
+//!   (which RFC 6901 would also allow), so that an object cannot pass for a list. On
+//!   an object such a pointer finds nothing: the argument is absent.
+//!
 //!   A missing argument or a value of the wrong type makes a condition false, never an
 //!   error (`present: false` is true exactly when the argument is missing). Since a
 //!   false condition makes a rule not match, put conditions on `allow` rules and let

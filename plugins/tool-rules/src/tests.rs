@@ -221,6 +221,27 @@ fn nested_pointers_and_escapes() {
 }
 
 #[test]
+fn a_numeric_token_indexes_arrays_only() {
+    let s = settings(
+        json!([{"name": "first-recipient", "tools": ["send_email"], "effect": "allow",
+        "when": [{"arg": "/recipients/0", "equals": "trusted@corp"}]}]),
+    );
+    let list = call("send_email", json!({"recipients": ["trusted@corp"]}));
+    assert!(run(&s, &list).is_allow());
+    // An object with a member "0" is not the first element of a list.
+    let object = call(
+        "send_email",
+        json!({"recipients": {"0": "trusted@corp", "x": "attacker@evil"}}),
+    );
+    assert!(run(&s, &object).is_abstain());
+    let present = settings(
+        json!([{"name": "has-first", "tools": ["*"], "effect": "allow",
+        "when": [{"arg": "/recipients/0", "present": false}]}]),
+    );
+    assert!(run(&present, &object).is_allow(), "absent, not present");
+}
+
+#[test]
 fn default_verdicts() {
     let input = call("x", json!({}));
     let with = |v: &str| MapSettings::new().with("default", v);

@@ -8,8 +8,8 @@
 //! | `deny` | deny with setting `reason` (default `scripted deny`) |
 //! | `abstain` | abstain |
 //! | `require` | require the scopes in setting `scopes` (comma-separated, blanks trimmed) |
-//! | `echo` | abstain, with one `info` finding `echo.input` whose message is compact JSON: `{"findings":[rule ids],"labels":[..],"grants":[..],"args":<args>,"phase":"request","output":<text or null>}` (`args` is the raw text as a JSON string when it is not JSON) |
-//! | `counter` | allow, with an `info` finding `counter` counting the calls this instance served; panics on the tool `evil` |
+//! | `echo` | abstain, with one `info` finding `echo.input` whose message is compact JSON: `{"findings":[rule ids],"labels":[..],"grants":[..],"args":<args>,"phase":"request","output":{"text":<text>} or {"json":<value>} or null}` (`args` is the raw text as a JSON string when it is not JSON) |
+//! | `counter` | allow, with an `info` finding `counter` counting the calls this instance served; panics on the tool `evil`; a finding at `not-a-pointer` on the tool `malformed` |
 //! | `loop` | loops forever |
 //! | `memory` | allocates and touches 1 MiB blocks until allocation fails (then aborts) |
 //! | `stack` | recurses without bound |
@@ -20,6 +20,10 @@
 //! | `bad-pointer` | abstains with a finding located at `not-a-pointer` |
 //! | `describe-panic` | `describe` panics (evaluate denies) |
 //! | `log-flood` | logs 100,000 lines, then allows |
+//! | `sleep` | sleeps 60 s (`std::thread::sleep`), then denies with ``slept 60 s; the plugin's clock moved N ns`` |
+//! | `describe-sleep` | `describe` sleeps 60 s, then describes itself as usual (evaluate allows) |
+//! | `traceback` | writes a Python-style traceback and a runtime panic line to stderr, then traps |
+//! | `error-then-trap` | logs the error line `setting `rules`: bad rule`, then panics |
 //!
 //! Any other mode denies with ``unknown mode `X` ``; no `mode` at all denies with
 //! ``missing setting `mode` ``. In the modes that return a decision, setting `label`
@@ -29,11 +33,13 @@
 use std::hint::black_box;
 
 use lampart_sdk::serde_json::{self, Value, json};
-use lampart_sdk::{Decision, Finding, Info, Input, Phase, Severity, log, setting};
+use lampart_sdk::{Decision, Finding, Info, Input, Phase, Severity, ToolOutput, log, setting};
 
 fn describe() -> Info {
-    if setting("mode").as_deref() == Some("describe-panic") {
-        panic!("scripted describe panic");
+    match setting("mode").as_deref() {
+        Some("describe-panic") => panic!("scripted describe panic"),
+        Some("describe-sleep") => std::thread::sleep(std::time::Duration::from_secs(60)),
+        _ => {}
     }
     Info::new("scripted-policy", env!("CARGO_PKG_VERSION"))
         .phases([Phase::Request, Phase::Response])
@@ -70,6 +76,28 @@ fn evaluate(input: &Input) -> Decision {
         "bad-pointer" => Decision::abstain()
             .with_finding(Finding::low("scripted.bad-pointer", "bad location").at("not-a-pointer")),
         "describe-panic" => Decision::deny("describe-panic mode: describe should have failed"),
+        "describe-sleep" => Decision::allow(),
+        "sleep" => {
+            let started = std::time::Instant::now();
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            Decision::deny(format!(
+                "slept 60 s; the plugin's clock moved {} ns",
+                started.elapsed().as_nanos()
+            ))
+        }
+        "traceback" => {
+            eprintln!(
+                "Traceback (most recent call last):\n  File \"app.py\", line 3, in evaluate\n    raise ValueError(\"no rule for \\x1b[31mred\")\nValueError: no rule for \x1b[31mred"
+            );
+            eprintln!(
+                "thread '<unnamed>' panicked at runtime/src/lib.rs:10:5:\nPython threw an unexpected exception"
+            );
+            trap()
+        }
+        "error-then-trap" => {
+            log::error("setting `rules`: bad rule");
+            panic!("invalid settings: setting `rules`: bad rule")
+        }
         "log-flood" => {
             for i in 0..100_000 {
                 log::info(&format!("log flood line {i}"));
@@ -109,7 +137,11 @@ fn echo(input: &Input) -> String {
         "grants": input.grants(),
         "args": args,
         "phase": input.phase().as_str(),
-        "output": input.output(),
+        "output": match input.output() {
+            Some(ToolOutput::Text(text)) => json!({ "text": text }),
+            Some(ToolOutput::Json(_)) => json!({ "json": input.output_json() }),
+            None => Value::Null,
+        },
     });
     serde_json::to_string(&value).unwrap_or_default()
 }
@@ -155,14 +187,19 @@ fn trap() -> ! {
 lampart_sdk::export_policy!(evaluate, describe = describe);
 
 /// Mode `counter`: allows, with an info finding `counter` holding how many calls this instance
-/// has served (1 in a fresh instance; growing in a warm one). Panics on the tool `evil`, so
-/// tests can check that a warm instance is dropped after a trap.
+/// has served (1 in a fresh instance; growing in a warm one). Panics on the tool `evil`, and
+/// returns a finding the host refuses (located at `not-a-pointer`) on the tool `malformed`, so
+/// tests can check that a warm instance is dropped after any failure.
 fn counter(input: &Input) -> Decision {
     use std::sync::atomic::{AtomicU64, Ordering};
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
     if input.tool() == "evil" {
         panic!("counter: refusing the tool `evil` after {calls} calls");
+    }
+    if input.tool() == "malformed" {
+        return Decision::allow()
+            .with_finding(Finding::info("counter", calls.to_string()).at("not-a-pointer"));
     }
     Decision::allow().with_finding(Finding::info("counter", calls.to_string()))
 }
@@ -230,7 +267,7 @@ mod tests {
             .grants(["g"])
             .finding(Finding::high("shell.x", "m"))
             .phase(Phase::Response)
-            .output("out")
+            .output_text("out")
             .build();
         let d = with_settings(&[("mode", "echo")], || evaluate(&input));
         assert!(d.is_abstain());
@@ -238,7 +275,7 @@ mod tests {
         assert_eq!(
             msg,
             json!({"findings": ["shell.x"], "labels": ["l"], "grants": ["g"],
-                   "args": {"cmd": "ls"}, "phase": "response", "output": "out"})
+                   "args": {"cmd": "ls"}, "phase": "response", "output": {"text": "out"}})
         );
         assert_eq!(d.findings[0].rule, "echo.input");
         assert_eq!(d.findings[0].severity, Severity::Info);
