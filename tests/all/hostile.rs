@@ -67,11 +67,8 @@ fn contained(mode: &str, extra: &str, kind: &str) -> Decision {
 fn an_infinite_loop_runs_out_of_fuel() {
     let decision = contained("loop", "limits = { fuel = 5_000_000 }", "fuel");
     let hostile = step(&decision, "hostile");
-    assert!(
-        hostile.fuel >= 5_000_000 - 10_000,
-        "fuel used: {}",
-        hostile.fuel
-    );
+    let fuel = hostile.fuel.expect("fuel is counted when fuel runs out");
+    assert!(fuel >= 5_000_000 - 10_000, "fuel used: {fuel}");
 }
 
 #[test]
@@ -81,11 +78,14 @@ fn an_infinite_loop_with_fuel_to_spare_hits_the_deadline() {
         r#"limits = { fuel = 1_000_000_000_000, deadline = "30ms" }"#,
         "deadline",
     );
-    let micros = step(&decision, "hostile").micros;
+    let hostile = step(&decision, "hostile");
+    let micros = hostile.micros;
     assert!(
         (25_000..2_000_000).contains(&micros),
         "stopped near the deadline: {micros} µs"
     );
+    // The store's fuel count lags behind a running loop: unknown, never a wrong number.
+    assert_eq!(hostile.fuel, None);
 }
 
 /// Far below the 60 s the sleeping plugins ask for, far above what a busy machine needs.

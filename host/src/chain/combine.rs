@@ -145,7 +145,7 @@ mod tests {
             findings: vec![],
             labels: vec![],
             redactions: 0,
-            fuel: 0,
+            fuel: Some(0),
             micros: 0,
         }
     }

@@ -162,8 +162,9 @@ pub struct StepRecord {
     /// How many redactions it asked for.
     #[serde(skip_serializing_if = "is_zero")]
     pub redactions: usize,
-    /// Fuel consumed.
-    pub fuel: u64,
+    /// Fuel consumed; `null` when the wall-clock deadline stopped the plugin, since the count
+    /// is not known then.
+    pub fuel: Option<u64>,
     /// Wall time, microseconds.
     pub micros: u64,
     /// Why it failed, when it did.

@@ -31,12 +31,12 @@ pub use decision::{
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     /// The plugin file could not be loaded.
-    #[error("{step}: {source}")]
+    #[error("{step}: {error}")]
     Plugin {
         /// Which step.
         step: String,
         /// What failed.
-        source: EngineError,
+        error: EngineError,
     },
     /// The file's digest is not the pinned one.
     #[error(
@@ -295,7 +295,7 @@ fn load_step(
         crate::files::read_bounded(&path, crate::files::MAX_PLUGIN_BYTES).map_err(|source| {
             ChainError::Plugin {
                 step: label.clone(),
-                source: EngineError::Read(source),
+                error: EngineError::Read(source),
             }
         })?;
     let digest = Digest::of(&bytes);
@@ -311,9 +311,9 @@ fn load_step(
     }
     let loaded = engine
         .load_bytes(&path, &bytes)
-        .map_err(|source| ChainError::Plugin {
+        .map_err(|error| ChainError::Plugin {
             step: label.clone(),
-            source,
+            error,
         })?;
     if let Some(expected) = step_config.kind
         && expected != loaded.kind
@@ -356,9 +356,9 @@ fn load_step(
             limits,
             step_config.instance,
         )
-        .map_err(|source| ChainError::Plugin {
+        .map_err(|error| ChainError::Plugin {
             step: label.clone(),
-            source,
+            error,
         })?;
     let name = step_config
         .name

@@ -50,9 +50,9 @@ impl ComponentCache {
         engine: &wasmtime::Engine,
         allocator: &impl Hash,
     ) -> Result<Self, EngineError> {
-        private_dir::create_private_dir(dir).map_err(|source| EngineError::Cache {
+        private_dir::create_private_dir(dir).map_err(|error| EngineError::Cache {
             path: dir.to_path_buf(),
-            source,
+            error,
         })?;
         private_dir::open_private_dir(dir).map_err(|reason| EngineError::CacheNotPrivate {
             path: dir.to_path_buf(),

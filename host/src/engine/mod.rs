@@ -147,12 +147,12 @@ pub enum EngineError {
     #[error("could not start the WebAssembly engine: {0}")]
     Start(String),
     /// The cache directory could not be created or read.
-    #[error("cache directory `{path}`: {source}")]
+    #[error("cache directory `{path}`: {error}")]
     Cache {
         /// The directory.
         path: PathBuf,
         /// What failed.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The cache directory is not private: another user owns it or may write it or a
     /// directory above it.
@@ -446,7 +446,7 @@ impl Engine {
             };
             call(exports, &mut store)
         })();
-        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_counted = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let result = result
             .map_err(|err| classify(&err, store.data(), limits))
             .and_then(|output| match check(&output) {
@@ -456,6 +456,12 @@ impl Engine {
                     message,
                 }),
             });
+        // A call stopped by its deadline has burnt more than the store has counted (see
+        // `Call::fuel_used`): no number is better than a wrong one.
+        let fuel_used = match &result {
+            Err(failure) if failure.kind == FailureKind::Deadline => None,
+            _ => Some(fuel_counted),
+        };
         let (logs, logs_dropped) = store.data_mut().take_logs();
         if let (Some(pool), Ok(_), Some(exports)) = (&plugin.warm, &result, exports) {
             pool.put(Live { store, exports });
@@ -562,8 +568,11 @@ enum PluginPre {
 pub struct Call<T> {
     /// The plugin's output, or why there is none.
     pub result: Result<T, Failure>,
-    /// Fuel consumed.
-    pub fuel_used: u64,
+    /// Fuel consumed; `None` when the deadline stopped the call. wasmtime keeps a running
+    /// function's fuel count in a register and writes it back to the store only at calls,
+    /// returns and fuel checks that run out; the epoch check that interrupts a call does not,
+    /// so after a deadline the store's count can be far below what was burnt.
+    pub fuel_used: Option<u64>,
     /// Wall time from store creation to the end of the call.
     pub elapsed: Duration,
     /// What the plugin logged (at most 64 lines).
