@@ -183,12 +183,10 @@ impl Host {
     }
 }
 
-/// The directory a config file's relative paths are resolved against.
+/// The directory a config file's relative paths are resolved against (empty for a config
+/// in the working directory, so that paths in messages read as they were written).
 pub fn base_dir(config: &Path) -> PathBuf {
-    match config.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
+    config.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// How many plugin instances may be alive at once: each concurrent caller holds at most one

@@ -286,6 +286,11 @@ fn load_step(
     defaults: Limits,
 ) -> Result<Step, ChainError> {
     let label = config::step_label(index, step_config);
+    // For the errors that name the plugin file themselves: the step, without the file again.
+    let step = match &step_config.name {
+        Some(name) => format!("step `{name}`"),
+        None => format!("step {}", index + 1),
+    };
     let step_error = |message: String| ChainError::Step {
         step: label.clone(),
         message,
@@ -294,7 +299,7 @@ fn load_step(
     let bytes =
         crate::files::read_bounded(&path, crate::files::MAX_PLUGIN_BYTES).map_err(|source| {
             ChainError::Plugin {
-                step: label.clone(),
+                step: step.clone(),
                 error: EngineError::Read(source),
             }
         })?;
@@ -303,7 +308,7 @@ fn load_step(
         && expected != digest
     {
         return Err(ChainError::DigestMismatch {
-            step: label,
+            step,
             path,
             expected,
             actual: digest,
@@ -312,7 +317,7 @@ fn load_step(
     let loaded = engine
         .load_bytes(&path, &bytes)
         .map_err(|error| ChainError::Plugin {
-            step: label.clone(),
+            step: step.clone(),
             error,
         })?;
     if let Some(expected) = step_config.kind
@@ -323,7 +328,7 @@ fn load_step(
             Kind::Inspector => ("an", "inspect"),
         };
         return Err(ChainError::KindMismatch {
-            step: label,
+            step,
             path,
             expected: expected.as_str(),
             actual: loaded.kind.as_str(),
@@ -357,7 +362,7 @@ fn load_step(
             step_config.instance,
         )
         .map_err(|error| ChainError::Plugin {
-            step: label.clone(),
+            step: step.clone(),
             error,
         })?;
     let name = step_config

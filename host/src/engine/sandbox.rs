@@ -270,12 +270,10 @@ impl StepState {
             self.logs_dropped += 1;
             return;
         }
-        match level {
-            LogLevel::Debug => tracing::debug!(step = %self.step, "{message}"),
-            LogLevel::Info => tracing::info!(step = %self.step, "{message}"),
-            LogLevel::Warn => tracing::warn!(step = %self.step, "{message}"),
-            LogLevel::Error => tracing::error!(step = %self.step, "{message}"),
-        }
+        // A plugin's lines are part of its call (an error line is the cause of a failure,
+        // reported with it), so the host's own log gets them at debug level only: enable
+        // them with `LAMPART_LOG=lampart::plugin=debug`. The plugin's level is kept.
+        tracing::debug!(target: "lampart::plugin", step = %self.step, level = ?level, "{message}");
         self.logs.push(LogLine { level, message });
     }
 }
