@@ -18,3 +18,7 @@ pub mod files;
 pub mod record;
 pub mod request;
 pub mod strict_json;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
