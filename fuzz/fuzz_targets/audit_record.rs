@@ -125,7 +125,11 @@ fn round_trip(fields: Map<String, Value>) {
     );
     expected.insert("hash".into(), Value::from(sealed.hash));
     let read: Value = serde_json::from_slice(body).unwrap();
-    assert_eq!(read, Value::Object(expected), "the line reads back differently");
+    assert_eq!(
+        read,
+        Value::Object(expected),
+        "the line reads back differently"
+    );
 }
 
 fn tamper(segment: &[u8]) {

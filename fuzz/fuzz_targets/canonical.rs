@@ -16,14 +16,20 @@ fuzz_target!(|data: &[u8]| {
     let canonical = to_canonical_json(&value);
     let reparsed: Value = serde_json::from_str(&canonical)
         .unwrap_or_else(|e| panic!("canonical text `{canonical}` does not parse: {e}"));
-    assert_eq!(value, reparsed, "canonical text `{canonical}` reads back differently");
+    assert_eq!(
+        value, reparsed,
+        "canonical text `{canonical}` reads back differently"
+    );
     let again = to_canonical_json(&reparsed);
     assert_eq!(canonical, again, "canonical JSON is not a fixed point");
     assert_eq!(digest(&value), digest(&reparsed));
     check_sorted(&reparsed, &canonical);
     // Compact: serde_json's compact writer gives the same length (it differs in key order
     // only, unless serde_json sorts keys itself).
-    assert_eq!(canonical.len(), serde_json::to_string(&value).unwrap().len());
+    assert_eq!(
+        canonical.len(),
+        serde_json::to_string(&value).unwrap().len()
+    );
 });
 
 /// Asserts that the keys of every object in `value`, in the order the canonical text wrote
@@ -66,5 +72,6 @@ fn object_keys(text: &str) -> Vec<String> {
         }
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    de.deserialize_map(Keys).expect("canonical object text parses")
+    de.deserialize_map(Keys)
+        .expect("canonical object text parses")
 }

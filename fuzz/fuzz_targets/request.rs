@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     let written = serde_json::to_string(&request).expect("an accepted request serialises");
     let again = Request::from_json(&written)
         .unwrap_or_else(|e| panic!("serialised request `{written}` is refused: {e}"));
-    assert_eq!(request, again, "round trip through `{written}` changed the request");
+    assert_eq!(
+        request, again,
+        "round trip through `{written}` changed the request"
+    );
     // Writing is deterministic: the reparsed request serialises to the same text.
     let rewritten = serde_json::to_string(&again).unwrap();
     assert_eq!(written, rewritten);

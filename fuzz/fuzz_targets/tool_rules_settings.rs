@@ -17,12 +17,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let settings = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => map
-            .into_iter()
-            .fold(MapSettings::new(), |s, (key, value)| match value {
-                Value::String(text) => s.with(key, text),
-                other => s.with(key, other.to_string()),
-            }),
+        Ok(Value::Object(map)) => {
+            map.into_iter()
+                .fold(MapSettings::new(), |s, (key, value)| match value {
+                    Value::String(text) => s.with(key, text),
+                    other => s.with(key, other.to_string()),
+                })
+        }
         _ => MapSettings::new().with("rules", text),
     };
     let config = match tool_rules::load(&settings) {
