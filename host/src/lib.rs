@@ -20,3 +20,7 @@ pub mod private_dir;
 pub mod record;
 pub mod request;
 pub mod strict_json;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
