@@ -456,7 +456,12 @@ pub struct AppliesTo {
 
 /// A config file that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("config `{path}`{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+#[error(
+    "config `{}`{}: {}",
+    crate::text::escape(&path.display().to_string()),
+    line.map(|l| format!(" line {l}")).unwrap_or_default(),
+    crate::text::escape(message)
+)]
 pub struct ConfigError {
     /// The file.
     pub path: PathBuf,
@@ -643,6 +648,17 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn errors_quoting_the_config_stay_on_one_line() {
+        for text in [
+            "[[step]]\nname = \"a\\nb\"\nplugin = \"a.wasm\"\n[[step]]\nname = \"a\\nb\"\nplugin = \"b.wasm\"\n",
+            "[[step]]\nplugin = \"a.wasm\"\napplies-to = { tools = [\"[\\n\"] }\n",
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 
     #[test]

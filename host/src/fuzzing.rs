@@ -3,11 +3,7 @@
 
 use serde_json::{Map, Value};
 
-/// The audit log's record line format, compiled here a second time from the same file,
-/// since the `audit` module keeps it private.
-#[allow(dead_code)]
-#[path = "audit/record.rs"]
-mod record;
+use crate::audit::record;
 
 /// `seq`, `prev` and `hash` of an audit record line as read back, and whether the hash is
 /// that of the line's body.

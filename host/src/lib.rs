@@ -20,6 +20,7 @@ pub mod private_dir;
 pub mod record;
 pub mod request;
 pub mod strict_json;
+pub mod text;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -137,11 +137,11 @@ fn default_phase() -> Phase {
 /// Why a request was refused before any plugin saw it.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    /// Not JSON, or JSON of the wrong shape.
-    #[error("{0}")]
+    /// Not JSON, or JSON of the wrong shape (the message quotes the input, escaped).
+    #[error("{}", crate::text::escape(&.0.to_string()))]
     Json(#[from] serde_json::Error),
     /// JSON that parsers read differently: a duplicate key, an integer beyond 64 bits.
-    #[error("{0}")]
+    #[error("{}", crate::text::escape(&.0.to_string()))]
     Ambiguous(#[from] crate::strict_json::StrictJsonError),
     /// The request is JSON, but not an object.
     #[error("a request must be a JSON object, found {0}")]
@@ -277,6 +277,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("expected"), "{err}");
+    }
+
+    #[test]
+    fn errors_quoting_the_input_stay_on_one_line() {
+        let err = Request::from_json(
+            "{\"principal\":{\"agent\":\"a\"},\"action\":{\"tool\":\"t\"},\"gr\\nts\":[]}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown field `gr\\nts`"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]

@@ -168,7 +168,7 @@ mod error;
 mod head;
 mod layout;
 mod read;
-mod record;
+pub(crate) mod record;
 mod recover;
 mod resume;
 mod segment;
