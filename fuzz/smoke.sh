@@ -5,6 +5,7 @@
 #
 # Environment:
 #   LAMPART_FUZZ_SANITIZER   address (default) or none
+#   LAMPART_FUZZ_PROFILE     release (default) or dev: unoptimised, builds in half the time
 #   LAMPART_FUZZ_TARGETS     space-separated targets to run (default: all)
 #
 # Only a stable toolchain is needed: RUSTC_BOOTSTRAP=1 lets it accept the unstable flags
@@ -14,6 +15,10 @@ set -euo pipefail
 
 seconds="${1:-20}"
 sanitizer="${LAMPART_FUZZ_SANITIZER:-address}"
+profile=()
+if [[ "${LAMPART_FUZZ_PROFILE:-release}" == dev ]]; then
+    profile=(--dev)
+fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
@@ -26,7 +31,7 @@ export RUSTC_BOOTSTRAP=1
 targets="${LAMPART_FUZZ_TARGETS:-$(cargo fuzz list --fuzz-dir fuzz)}"
 
 echo "smoke: building all targets (sanitizer: $sanitizer)" >&2
-cargo fuzz build --fuzz-dir fuzz -s "$sanitizer"
+cargo fuzz build --fuzz-dir fuzz -s "$sanitizer" "${profile[@]}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -34,7 +39,7 @@ failed=()
 for target in $targets; do
     echo "smoke: $target for ${seconds}s" >&2
     mkdir -p "$work/$target"
-    if ! cargo fuzz run --fuzz-dir fuzz -s "$sanitizer" "$target" \
+    if ! cargo fuzz run --fuzz-dir fuzz -s "$sanitizer" "${profile[@]}" "$target" \
         "$work/$target" "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1; then
         failed+=("$target")
