@@ -92,6 +92,36 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
     Ok(bytes)
 }
 
+/// Reads a file that should start with `magic` (at most `limit` bytes): if its first bytes
+/// are something else, only those are read and returned, so that junk is refused without
+/// reading a large file whole.
+pub fn read_bounded_if(path: &Path, limit: u64, magic: &[u8]) -> Result<Vec<u8>, FileError> {
+    let file = open_regular(path)?;
+    let io = |source: std::io::Error| FileError::new(path, source);
+    let size = file.metadata().map_err(io)?.len();
+    let mut head = Vec::with_capacity(magic.len());
+    (&file)
+        .take(magic.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    if head != magic {
+        return Ok(head);
+    }
+    if size > limit {
+        return Err(FileError::new(path, FileProblem::TooLarge(limit)));
+    }
+    let mut bytes = head;
+    bytes.reserve(usize::try_from(size).unwrap_or(0));
+    (&file)
+        .take(limit + 1 - magic.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::new(path, FileProblem::TooLarge(limit)));
+    }
+    Ok(bytes)
+}
+
 /// Reads a whole regular file of at most `limit` bytes as UTF-8 text.
 pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, FileError> {
     let bytes = read_bounded(path, limit)?;
@@ -135,6 +165,21 @@ mod tests {
         assert_eq!(read_bounded(&path, 5).unwrap(), b"hello");
         let err = read_bounded(&path, 4).unwrap_err();
         assert!(matches!(err.problem, FileProblem::TooLarge(4)), "{err}");
+    }
+
+    #[test]
+    fn a_file_without_the_magic_is_not_read_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk");
+        std::fs::write(&path, vec![b'x'; 1 << 20]).unwrap();
+        assert_eq!(read_bounded_if(&path, 16, b"\0asm").unwrap(), b"xxxx");
+        std::fs::write(&path, b"\0asm\x0d\0\x01\0rest").unwrap();
+        assert_eq!(
+            read_bounded_if(&path, 64, b"\0asm").unwrap(),
+            b"\0asm\x0d\0\x01\0rest"
+        );
+        let err = read_bounded_if(&path, 8, b"\0asm").unwrap_err();
+        assert!(matches!(err.problem, FileProblem::TooLarge(8)), "{err}");
     }
 
     #[cfg(unix)]

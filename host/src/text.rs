@@ -46,4 +46,3 @@ fn needs_escape(c: char) -> bool {
         | '\u{2066}'..='\u{2069}'   // bidirectional isolates
     )
 }
-

@@ -296,13 +296,17 @@ fn load_step(
         message,
     };
     let path = base_dir.join(&step_config.plugin);
-    let bytes =
-        crate::files::read_bounded(&path, crate::files::MAX_PLUGIN_BYTES).map_err(|source| {
-            ChainError::Plugin {
-                step: step.clone(),
-                error: EngineError::Read(source),
-            }
+    let bytes = crate::files::read_bounded_if(&path, crate::files::MAX_PLUGIN_BYTES, b"\0asm")
+        .map_err(|source| ChainError::Plugin {
+            step: step.clone(),
+            error: EngineError::Read(source),
         })?;
+    // Junk was read only up to its first bytes: refuse it as such, before any digest of it.
+    if !bytes.starts_with(b"\0asm")
+        && let Err(error) = engine.load_bytes(&path, &bytes)
+    {
+        return Err(ChainError::Plugin { step, error });
+    }
     let digest = Digest::of(&bytes);
     if let Some(expected) = step_config.digest
         && expected != digest

@@ -249,7 +249,7 @@ impl Engine {
 
     /// Reads, compiles (or loads precompiled) and type-checks a plugin file.
     pub fn load_file(&self, path: &Path) -> Result<LoadedComponent, EngineError> {
-        let bytes = crate::files::read_bounded(path, crate::files::MAX_PLUGIN_BYTES)
+        let bytes = crate::files::read_bounded_if(path, crate::files::MAX_PLUGIN_BYTES, b"\0asm")
             .map_err(EngineError::Read)?;
         self.load_bytes(path, &bytes)
     }
