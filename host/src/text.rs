@@ -46,3 +46,30 @@ fn needs_escape(c: char) -> bool {
         | '\u{2066}'..='\u{2069}'   // bidirectional isolates
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_controls_separators_and_bidi_but_nothing_else() {
+        assert_eq!(escape("pay-2\r\x1b[2K ALLOW"), "pay-2\\r\\x1b[2K ALLOW");
+        assert_eq!(escape("a\nb\tc\0"), "a\\nb\\tc\\x00");
+        assert_eq!(escape("\u{7f}\u{85}\u{9b}"), "\\x7f\\u{85}\\u{9b}");
+        assert_eq!(escape("x\u{2028}y\u{2029}"), "x\\u{2028}y\\u{2029}");
+        assert_eq!(
+            escape("\u{202e}gnp.exe\u{2066}\u{200f}"),
+            "\\u{202e}gnp.exe\\u{2066}\\u{200f}"
+        );
+        let plain = "plain `text`, ünïcödé, 日本語, emoji 🦀 and a \\ backslash";
+        assert_eq!(escape(plain), plain);
+    }
+
+    #[test]
+    fn an_escaped_string_is_one_line_of_printable_text() {
+        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let escaped = escape(&all);
+        assert!(!escaped.chars().any(needs_escape));
+        assert!(!escaped.contains('\n') && !escaped.contains('\r'));
+    }
+}
