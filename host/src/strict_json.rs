@@ -7,7 +7,6 @@
 //! by some parsers and exactly by others. Every request (and every audit record the
 //! verifier reads) is parsed here, so both are refused with an error that names where.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -140,9 +139,8 @@ impl<'de> Visitor<'de> for StrictValue {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
-        let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+            if object.contains_key(&key) {
                 let mut shown: String = key.chars().take(64).collect();
                 if key.chars().count() > 64 {
                     shown.push('…');
