@@ -32,12 +32,7 @@ pub(crate) struct LineReader {
 impl LineReader {
     /// Opens `path` and notes its current length; bytes appended later are not read.
     pub(crate) fn open(path: &Path) -> Result<LineReader, AuditError> {
-        let (file, meta) = open_file(
-            path,
-            OpenOptions::new().read(true),
-            Access::Read,
-            "open segment",
-        )?;
+        let (file, meta) = open_for_reading(path)?;
         let len = meta.len();
         Ok(LineReader {
             reader: BufReader::with_capacity(1 << 16, file.take(len)),
@@ -113,12 +108,7 @@ impl TailScan {
 /// backwards from the end in chunks, so a long segment is not read whole.
 pub(crate) fn scan_tail(path: &Path, n: usize) -> Result<TailScan, AuditError> {
     const CHUNK: u64 = 64 * 1024;
-    let (mut file, meta) = open_file(
-        path,
-        OpenOptions::new().read(true),
-        Access::Read,
-        "open segment",
-    )?;
+    let (mut file, meta) = open_for_reading(path)?;
     let len = meta.len();
     // `buf` holds the bytes from `start` to `len`.
     let mut buf: Vec<u8> = Vec::new();
@@ -170,6 +160,16 @@ pub(crate) fn scan_tail(path: &Path, n: usize) -> Result<TailScan, AuditError> {
         fragment,
         len,
     })
+}
+
+/// Opens a segment for reading: never through a symbolic link, a regular file only.
+fn open_for_reading(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), AuditError> {
+    open_file(
+        path,
+        OpenOptions::new().read(true),
+        Access::Read,
+        "open segment",
+    )
 }
 
 #[cfg(test)]
