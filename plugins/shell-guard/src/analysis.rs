@@ -190,6 +190,22 @@ fn command_name(text: &str) -> &str {
     text.rsplit('/').next().unwrap_or(text)
 }
 
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), so it stays on one line.
+fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_owned(),
+            '\r' => "\\r".to_owned(),
+            '\t' => "\\t".to_owned(),
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 fn shown(words: &[Word]) -> String {
     let joined = words
         .iter()
@@ -239,6 +255,9 @@ impl Analyzer {
         if self.hits.len() >= MAX_HITS {
             return;
         }
+        // A message is one line: words quoted from the command may hold line breaks and
+        // other control characters, shown escaped.
+        let message = one_line(&message);
         if !self
             .hits
             .iter()

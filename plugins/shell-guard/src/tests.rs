@@ -574,3 +574,17 @@ fn describe_and_export_bodies() {
     let out = testing::with_settings(&[], || inspect(&input));
     assert_eq!(out.findings[0].rule, RD);
 }
+
+#[test]
+fn messages_stay_on_one_line_whatever_the_command_quotes() {
+    let script = "sudo -u root nice -ns -0 /bin/rm -rf /etc; dd if=/dev/zero of=/dev/s`a; c\nhmod -\u{8}\0R 777 /; history -c";
+    let hits = crate::analysis::analyze(script);
+    assert!(!hits.is_empty());
+    for hit in &hits {
+        assert!(
+            !hit.message.chars().any(char::is_control),
+            "{}",
+            hit.message
+        );
+    }
+}
