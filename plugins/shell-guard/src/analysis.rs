@@ -859,7 +859,12 @@ impl Analyzer {
         let mut operands = Vec::new();
         let mut end = false;
         for a in args {
-            let is_mode_like = a.len() > 1 && a[1..].chars().all(|c| "rwxXst".contains(c));
+            // A mode such as `-w` or `-rwx`: one character, then mode letters only.
+            let is_mode_like = a
+                .chars()
+                .skip(1)
+                .try_fold(false, |_, c| "rwxXst".contains(c).then_some(true))
+                .unwrap_or(false);
             if !end && *a == "--" {
                 end = true;
             } else if !end

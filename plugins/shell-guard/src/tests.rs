@@ -588,3 +588,19 @@ fn messages_stay_on_one_line_whatever_the_command_quotes() {
         );
     }
 }
+
+#[test]
+fn a_chmod_mode_that_starts_with_a_wide_character_is_not_cut_inside_it() {
+    // Found by fuzzing: an argument starting with a two-byte character was sliced at byte 1.
+    crate::analysis::analyze("chmod \u{293}I /tmp/x");
+    crate::analysis::analyze(
+        "\0\u{293}`/xR ;evalforkwhilefork `/`digX \"$(wudo -; chmod -R 77oo\u{14}yashdo \u{293}I",
+    );
+    // Mode-like flags are still told apart from modes.
+    assert!(rules("chmod -w /tmp/x").is_empty());
+    assert!(
+        rules("chmod -R 777 /")
+            .iter()
+            .any(|(rule, _)| *rule == "shell.world-writable")
+    );
+}
