@@ -60,6 +60,16 @@ pub struct ChainConfig {
     /// The steps, in order (inspectors always run before policies).
     #[serde(default)]
     pub step: Vec<StepConfig>,
+    /// `lampart serve`: listener, TLS and limits. Not part of the chain's revision.
+    #[serde(default, skip_serializing)]
+    pub server: Option<crate::server::config::ServerSection>,
+    /// `lampart serve`: the credentials agents and operators present. Not part of the
+    /// chain's revision.
+    #[serde(default, skip_serializing)]
+    pub auth: Option<crate::auth::AuthSection>,
+    /// `lampart serve`: where session state is kept. Not part of the chain's revision.
+    #[serde(default, skip_serializing)]
+    pub state: Option<crate::state::StateSection>,
 }
 
 /// `[chain]`: how verdicts combine.

@@ -9,6 +9,7 @@
 //! (how a plugin runs) → [`record`] / [`audit`] (what is kept).
 
 pub mod audit;
+pub mod auth;
 pub mod canonical;
 pub mod chain;
 pub mod config;
@@ -19,6 +20,8 @@ pub mod host;
 pub mod private_dir;
 pub mod record;
 pub mod request;
+pub mod server;
+pub mod state;
 pub mod strict_json;
 pub mod text;
 

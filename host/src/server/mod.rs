@@ -1,0 +1,3 @@
+//! `lampart serve`: the decision point as an HTTP service.
+
+pub mod config;
