@@ -40,6 +40,8 @@ pub struct Rule {
     pub agents: Option<Vec<String>>,
     /// Roles; the principal must hold at least one, when given.
     pub roles: Option<Vec<String>>,
+    /// Session labels; the session must carry every one, when given.
+    pub labels: Option<Vec<String>>,
     /// What the rule decides.
     pub effect: Effect,
     /// Conditions on the arguments; all must hold.
@@ -102,6 +104,8 @@ struct RawRule {
     agents: Option<Vec<String>>,
     #[serde(default)]
     roles: Option<Vec<String>>,
+    #[serde(default)]
+    labels: Option<Vec<String>>,
     effect: RawEffect,
     #[serde(default)]
     scopes: Option<Vec<String>>,
@@ -217,6 +221,7 @@ fn load_rule(item: Value, trusted: &BTreeMap<String, Vec<Value>>) -> Result<Rule
     non_empty("tools", Some(&raw.tools))?;
     non_empty("agents", raw.agents.as_ref())?;
     non_empty("roles", raw.roles.as_ref())?;
+    non_empty("labels", raw.labels.as_ref())?;
     let effect = match raw.effect {
         RawEffect::Allow | RawEffect::Require if raw.reason.is_some() => {
             return Err("`reason` is only for effect `deny`".to_owned());
@@ -246,6 +251,7 @@ fn load_rule(item: Value, trusted: &BTreeMap<String, Vec<Value>>) -> Result<Rule
         tools: raw.tools,
         agents: raw.agents,
         roles: raw.roles,
+        labels: raw.labels,
         effect,
         when,
     })

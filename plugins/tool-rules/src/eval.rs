@@ -34,7 +34,7 @@ pub fn decide(config: &Config, input: &Input) -> Decision {
     }
 }
 
-/// Whether the rule's tool, agent and role filters let `input` through.
+/// Whether the rule's tool, agent, role and label filters let `input` through.
 fn rule_applies(rule: &Rule, input: &Input) -> bool {
     glob::matches_any(&rule.tools, input.tool())
         && rule
@@ -45,6 +45,10 @@ fn rule_applies(rule: &Rule, input: &Input) -> bool {
             .roles
             .as_ref()
             .is_none_or(|roles| roles.iter().any(|r| input.has_role(r)))
+        && rule
+            .labels
+            .as_ref()
+            .is_none_or(|labels| labels.iter().all(|l| input.has_label(l)))
 }
 
 fn decision_of(rule: &Rule, input: &Input) -> Decision {

@@ -12,6 +12,8 @@
 //!   - `tools` (array of globs, required): the tool's name must match one;
 //!   - `agents` (array of globs, optional, default any): the agent must match one;
 //!   - `roles` (array, optional, default any): the principal must hold at least one;
+//!   - `labels` (array, optional): the session must carry every one of these labels
+//!     (taint tracking: e.g. a side effect after the session read `untrusted-content`);
 //!   - `effect` (required): `"allow"`, `"deny"` or `"require"`;
 //!   - `scopes` (array, required for and only for `require`): the scopes to require;
 //!   - `reason` (string, only for `deny`; default ``denied by rule `NAME` ``);
@@ -46,7 +48,7 @@
 //!   matches.
 //!
 //! Unknown fields in rules and conditions are errors, and so are: an empty `name`,
-//! `tools`, `agents`, `roles` or `scopes`; `scopes` or `reason` with the wrong effect;
+//! `tools`, `agents`, `roles`, `labels` or `scopes`; `scopes` or `reason` with the wrong effect;
 //! a condition with no test or more than one; an `arg` that is not a JSON pointer; a
 //! `trusted` list that does not exist; `min` greater than `max`; an invalid regex.
 //! Rules and conditions are numbered from 1 in messages.

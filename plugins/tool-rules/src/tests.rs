@@ -99,6 +99,32 @@ fn agents_and_roles() {
 }
 
 #[test]
+fn session_labels_gate_a_rule() {
+    let s = settings(json!([
+        {"name": "tainted-send", "tools": ["send_*"], "labels": ["untrusted-content"],
+         "effect": "require", "scopes": ["email:external"]},
+        {"name": "send", "tools": ["send_*"], "effect": "allow"}
+    ]));
+    let input = |labels: &[&str]| {
+        Input::builder("send_email")
+            .labels(labels.iter().copied())
+            .build()
+    };
+    assert!(run(&s, &input(&[])).is_allow());
+    assert!(run(&s, &input(&["pii"])).is_allow());
+    assert_eq!(
+        run(&s, &input(&["pii", "untrusted-content"])).required_scopes(),
+        Some(&["email:external".to_owned()][..])
+    );
+    assert_eq!(
+        load_err(&settings(
+            json!([{"name": "r", "tools": ["*"], "labels": [], "effect": "allow"}])
+        )),
+        "setting `rules`: rule 1 (`r`): `labels` must not be empty"
+    );
+}
+
+#[test]
 fn tool_globs() {
     let s = settings(
         json!([{"name": "fs", "tools": ["fs.*", "read_?ile"], "effect": "deny",
