@@ -9,8 +9,12 @@
 //! tool-rules steps and bare wasmtime running the same component. [`measure`] times them and
 //! the audit log; [`report`] writes `BENCHMARKS.md` and its plot. Run everything with
 //! `cargo xtask bench`.
+//!
+//! [`load`] is the HTTP load generator behind the `lampart-load` binary, which
+//! `bench/serve.sh` runs against `lampart serve`.
 
 pub mod cases;
+pub mod load;
 pub mod measure;
 pub mod peers;
 pub mod report;
