@@ -1,10 +1,11 @@
-//! The command line: `check`, `audit` and `plugin`.
+//! The command line: `check`, `serve`, `audit` and `plugin`.
 
 mod audit;
 mod check;
 mod input;
 pub mod logging;
 mod plugin;
+mod serve;
 mod text;
 
 use std::path::PathBuf;
@@ -42,6 +43,9 @@ enum Command {
     /// Look at plugin files.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Serve decisions over HTTP: agents authenticate, sessions keep their labels, the chain
+    /// reloads without dropping a request.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -50,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Audit(command) => audit::run(command),
         Command::Plugin(command) => plugin::run(command),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
