@@ -3,6 +3,7 @@
 mod audit;
 mod check;
 mod input;
+mod keys;
 pub mod logging;
 mod plugin;
 mod text;
@@ -42,6 +43,9 @@ enum Command {
     /// Look at plugin files.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Make API keys for `lampart serve`.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Runs a parsed command line.
@@ -50,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Audit(command) => audit::run(command),
         Command::Plugin(command) => plugin::run(command),
+        Command::Keys(command) => keys::run(command),
     }
 }
 
