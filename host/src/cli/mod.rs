@@ -3,6 +3,7 @@
 mod audit;
 mod check;
 mod input;
+mod keys;
 pub mod logging;
 mod plugin;
 mod serve;
@@ -46,6 +47,9 @@ enum Command {
     /// Serve decisions over HTTP: agents authenticate, sessions keep their labels, the chain
     /// reloads without dropping a request.
     Serve(serve::ServeArgs),
+    /// Make API keys for `lampart serve`.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Runs a parsed command line.
@@ -55,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => audit::run(command),
         Command::Plugin(command) => plugin::run(command),
         Command::Serve(args) => serve::run(args),
+        Command::Keys(command) => keys::run(command),
     }
 }
 

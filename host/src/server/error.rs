@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// One line for a person.
     pub message: String,
+    /// For 401: the `WWW-Authenticate` challenge (plain `Bearer` when not set).
+    pub challenge: Option<&'static str>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             status,
             code,
             message: crate::text::escape(&message.into()),
+            challenge: None,
         }
     }
 
@@ -64,7 +67,7 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"lampart\""),
+                HeaderValue::from_static(self.challenge.unwrap_or("Bearer")),
             );
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {

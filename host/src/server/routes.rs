@@ -30,7 +30,7 @@ use super::decide::{self, line_error, stops_batch};
 use super::error::ApiError;
 use super::principal::{self, PrincipalError};
 use super::reload::Cause;
-use crate::auth::Identity;
+use crate::auth::{AuthFailure, Identity};
 use crate::state::SessionId;
 
 type Shared = State<Arc<Service>>;
@@ -101,9 +101,23 @@ fn authenticate(service: &Service, headers: &HeaderMap) -> Result<Identity, ApiE
         .load()
         .authenticate(authorization, service.now())
         .map_err(|failure| {
-            service.metrics.auth_failure(failure.reason());
-            ApiError::unauthenticated(failure.to_string())
+            service.metrics.auth_failure(failure_reason(&failure));
+            let mut error = ApiError::unauthenticated(failure.to_string());
+            error.challenge = Some(failure.challenge());
+            error
         })
+}
+
+/// A refused credential's reason, as a metric label.
+fn failure_reason(failure: &AuthFailure) -> &'static str {
+    match failure {
+        AuthFailure::Missing => "missing",
+        AuthFailure::Malformed => "malformed",
+        AuthFailure::UnknownKey => "unknown-key",
+        AuthFailure::InvalidToken(_) => "invalid-token",
+        AuthFailure::Expired => "expired",
+        AuthFailure::NotYetValid => "not-yet-valid",
+    }
 }
 
 /// An operator's identity, or 401/403.

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, PgConnection, Row};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 
 use super::config::{PostgresConfig, UrlSource, redact};
 use super::error::StateError;
@@ -60,15 +60,25 @@ impl PgStore {
             })?
             .application_name("lampart")
             .options([("search_path", config.schema.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(config.max_connections)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
+        // One connection first, so that an unreachable server fails at once with its cause
+        // (a pool would retry until its timeout and report only that).
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
             .await
+            .unwrap_or_else(|_| {
+                Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+                )))
+            })
             .map_err(|source| StateError::Connect {
                 target: target.clone(),
                 source,
             })?;
+        let _ = first.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_lazy_with(options);
         if let Err(e) = migrate(&pool, &config.schema, &target).await {
             pool.close().await;
             return Err(e);
