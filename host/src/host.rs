@@ -237,12 +237,15 @@ impl Host {
         let current = self.current();
         let (old, new) = (&current.config, &config);
         if as_json(&old.engine) != as_json(&new.engine) {
-            return Err(HostError::RestartRequired { section: "[engine]" });
+            return Err(HostError::RestartRequired {
+                section: "[engine]",
+            });
         }
         if as_json(&old.audit) != as_json(&new.audit) {
             return Err(HostError::RestartRequired { section: "[audit]" });
         }
-        let needed = instance_pool_size(&config, self.options.concurrency, self.options.reloadable)?;
+        let needed =
+            instance_pool_size(&config, self.options.concurrency, self.options.reloadable)?;
         if needed > self.engine.options().max_instances {
             return Err(HostError::RestartRequired {
                 section: "warm steps beyond the instance pool",

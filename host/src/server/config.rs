@@ -111,7 +111,9 @@ mod humantime_serde_compat {
             serde::de::Error::custom(format!("`{text}` is not a duration like \"10s\": {e}"))
         })?;
         if duration.is_zero() {
-            return Err(serde::de::Error::custom("a timeout must be longer than zero"));
+            return Err(serde::de::Error::custom(
+                "a timeout must be longer than zero",
+            ));
         }
         Ok(duration)
     }

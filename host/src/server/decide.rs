@@ -17,7 +17,11 @@ use crate::request::Request;
 use crate::state::{SessionId, StateError};
 
 /// Decides on one request made by `identity` and answers what `check` prints for it.
-pub async fn decide(service: &Service, identity: &Identity, mut request: Request) -> Result<Value, ApiError> {
+pub async fn decide(
+    service: &Service,
+    identity: &Identity,
+    mut request: Request,
+) -> Result<Value, ApiError> {
     let agent = request.principal.agent.clone();
     let session = match request.principal.session.as_str() {
         "" => None,

@@ -73,7 +73,11 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .and_then(|builder| builder.with_no_client_auth().with_single_cert(certs, private))
+        .and_then(|builder| {
+            builder
+                .with_no_client_auth()
+                .with_single_cert(certs, private)
+        })
         .map_err(|e| TlsError::Config {
             cert: shown(cert),
             key: shown(key),

@@ -18,7 +18,9 @@ pub enum PrincipalError {
     #[error("this credential is an operator's and names no agent, so it cannot ask for decisions")]
     NoAgent,
     /// The body names another agent.
-    #[error("`principal.agent` is `{claimed}`, but the credential is `{agent}`'s: an agent acts only as itself")]
+    #[error(
+        "`principal.agent` is `{claimed}`, but the credential is `{agent}`'s: an agent acts only as itself"
+    )]
     OtherAgent {
         /// The agent the body names.
         claimed: String,
@@ -26,10 +28,14 @@ pub enum PrincipalError {
         agent: String,
     },
     /// The body claims roles the credential does not carry.
-    #[error("`principal.roles` differ from the credential's roles: roles come from the credential; leave them out")]
+    #[error(
+        "`principal.roles` differ from the credential's roles: roles come from the credential; leave them out"
+    )]
     OtherRoles,
     /// The body carries a field the service sets itself.
-    #[error("`{0}` comes from the service (the session's state), not from the request; leave it out")]
+    #[error(
+        "`{0}` comes from the service (the session's state), not from the request; leave it out"
+    )]
     Asserted(&'static str),
 }
 

@@ -147,19 +147,29 @@ fn prepare(service: &Service) -> Result<(crate::host::Loaded, Authenticator), St
     let loaded = service.host.prepare().map_err(|e| e.to_string())?;
     let config = loaded.config();
     if config.server != service.started.server {
-        return Err("[server] changed; it applies only at restart, so the running chain is kept".into());
+        return Err(
+            "[server] changed; it applies only at restart, so the running chain is kept".into(),
+        );
     }
     if format!("{:?}", config.state) != format!("{:?}", service.started.state) {
-        return Err("[state] changed; it applies only at restart, so the running chain is kept".into());
+        return Err(
+            "[state] changed; it applies only at restart, so the running chain is kept".into(),
+        );
     }
-    let auth = Authenticator::load(config.auth.as_ref(), loaded.base_dir()).map_err(|e| e.to_string())?;
+    let auth =
+        Authenticator::load(config.auth.as_ref(), loaded.base_dir()).map_err(|e| e.to_string())?;
     Ok((loaded, auth))
 }
 
 /// The files whose change triggers a reload: the config and every plugin it names.
 pub fn watched_files(service: &Service) -> Vec<PathBuf> {
     let loaded = service.host.current();
-    let mut files: Vec<PathBuf> = service.host.source().map(PathBuf::from).into_iter().collect();
+    let mut files: Vec<PathBuf> = service
+        .host
+        .source()
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     files.extend(
         loaded
             .config()
@@ -172,7 +182,10 @@ pub fn watched_files(service: &Service) -> Vec<PathBuf> {
 
 /// Watches the config and plugin files and asks for a reload (on `tx`) when one changes,
 /// after changes have settled for a moment. The watch list is renewed after every reload.
-pub fn watch(files: Vec<PathBuf>, tx: mpsc::UnboundedSender<()>) -> Option<notify::RecommendedWatcher> {
+pub fn watch(
+    files: Vec<PathBuf>,
+    tx: mpsc::UnboundedSender<()>,
+) -> Option<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
     let names: Vec<PathBuf> = files.iter().map(|f| absolute(f)).collect();
     let wanted = names.clone();

@@ -50,7 +50,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(Arc::clone(&service), observe))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&service),
+            observe,
+        ))
         .with_state(service)
 }
 
@@ -61,20 +64,19 @@ async fn observe(State(service): Shared, request: Request, next: Next) -> Respon
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
-    let response = match tokio::time::timeout(service.server.request_timeout, next.run(request))
-        .await
-    {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            format!(
-                "the request was not complete within {}",
-                humantime::format_duration(service.server.request_timeout)
-            ),
-        )
-        .into_response(),
-    };
+    let response =
+        match tokio::time::timeout(service.server.request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!(
+                    "the request was not complete within {}",
+                    humantime::format_duration(service.server.request_timeout)
+                ),
+            )
+            .into_response(),
+        };
     service
         .metrics
         .http(&route, response.status().as_u16(), started.elapsed());
@@ -191,7 +193,12 @@ async fn decide_one(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let identity = authenticate(&service, &headers)?;
-    let bytes = body(&headers, raw, &["application/json"], service.server.max_body.0)?;
+    let bytes = body(
+        &headers,
+        raw,
+        &["application/json"],
+        service.server.max_body.0,
+    )?;
     let request = request_of(&bytes, &identity)?;
     let answer = decide::decide(&service, &identity, request).await?;
     Ok(json_response(StatusCode::OK, &answer))
@@ -337,7 +344,10 @@ async fn list_sessions(
         .list(service.now(), query.limit.min(10_000))
         .await
         .map_err(|e| decide::state_error(&service, e))?;
-    Ok(json_response(StatusCode::OK, &json!({ "sessions": sessions })))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "sessions": sessions }),
+    ))
 }
 
 fn session_id(id: &str) -> Result<SessionId, ApiError> {
@@ -358,7 +368,10 @@ async fn get_session(
         .map_err(|e| decide::state_error(&service, e))?
     {
         Some(session) => Ok(json_response(StatusCode::OK, &json!(session))),
-        None => Err(ApiError::not_found(format!("no live session `{}`", id.as_str()))),
+        None => Err(ApiError::not_found(format!(
+            "no live session `{}`",
+            id.as_str()
+        ))),
     }
 }
 

@@ -26,12 +26,19 @@ fn unauthenticated_requests_are_refused_and_nothing_is_recorded() {
         "/v1/decide",
         &[
             ("content-type".into(), "application/json".into()),
-            ("authorization".into(), "Bearer lpk_not-a-key-anyone-has-00000000000000000000".into()),
+            (
+                "authorization".into(),
+                "Bearer lpk_not-a-key-anyone-has-00000000000000000000".into(),
+            ),
         ],
         &send(None).to_string(),
     );
     assert_eq!(wrong.status, 401, "{}", wrong.body);
-    assert!(!wrong.body.contains("not-a-key"), "the credential is not echoed: {}", wrong.body);
+    assert!(
+        !wrong.body.contains("not-a-key"),
+        "the credential is not echoed: {}",
+        wrong.body
+    );
     assert_eq!(server.stop().code(), Some(0));
     assert_eq!(audit_records(&dir.path().join("audit")), 0);
 }
@@ -45,7 +52,10 @@ fn the_principal_comes_from_the_credential() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.json()["verdict"], "allow");
     // The same agent named again is fine.
-    assert_eq!(server.decide(Some("alice"), &send(Some("alice"))).status, 200);
+    assert_eq!(
+        server.decide(Some("alice"), &send(Some("alice"))).status,
+        200
+    );
     // Another agent is refused.
     let answer = server.decide(Some("alice"), &send(Some("bob")));
     assert_eq!(answer.status, 403, "{}", answer.body);
@@ -61,7 +71,12 @@ fn the_principal_comes_from_the_credential() {
     // An operator credential names no agent: it cannot ask for decisions...
     assert_eq!(server.decide(Some("operator"), &send(None)).status, 403);
     // ...and agents cannot use operator routes.
-    let answer = server.call("POST", "/v1/admin/reload", &[super::harness::bearer("alice")], "");
+    let answer = server.call(
+        "POST",
+        "/v1/admin/reload",
+        &[super::harness::bearer("alice")],
+        "",
+    );
     assert_eq!(answer.status, 403, "{}", answer.body);
     assert_eq!(server.stop().code(), Some(0));
 
@@ -71,7 +86,10 @@ fn the_principal_comes_from_the_credential() {
     for record in &records {
         assert_eq!(record["principal"]["agent"], "alice");
         assert_eq!(record["principal"]["roles"], json!(["finance"]));
-        assert!(record["credential"].as_str().unwrap().contains("alice-1"), "{record}");
+        assert!(
+            record["credential"].as_str().unwrap().contains("alice-1"),
+            "{record}"
+        );
     }
 }
 
@@ -96,7 +114,10 @@ fn a_config_without_credentials_serves_health_and_metrics_and_decides_for_no_one
 fn agents_authenticate_with_jwts() {
     use jsonwebtoken::{EncodingKey, Header, encode};
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hs.key"), b"a shared secret of enough length, 32+ bytes").unwrap();
+    let secret = dir.path().join("hs.key");
+    std::fs::write(&secret, b"a shared secret of enough length, 32+ bytes").unwrap();
+    // A shared secret must be private to its owner.
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let jwt = "[[auth.jwt]]\nissuer = \"https://idp.test\"\naudience = \"lampart\"\nsecret-file = \"hs.key\"\nalgorithms = [\"HS256\"]\n";
     let text = format!("{}\n{jwt}", config(dir.path(), &taint_chain(), ""));
     let server = Server::start(dir.path(), &text);

@@ -23,15 +23,47 @@ fn malformed_requests_get_a_4xx_naming_the_problem() {
         dir.path(),
         &config(dir.path(), &taint_chain(), "max-body = \"4 KiB\""),
     );
-    let post = |headers: &[(String, String)], body: &str| server.call("POST", "/v1/decide", headers, body);
+    let post =
+        |headers: &[(String, String)], body: &str| server.call("POST", "/v1/decide", headers, body);
     let cases: Vec<(Vec<(String, String)>, String, u16, &str)> = vec![
         (json_headers(), "{not json".into(), 400, "not valid JSON"),
-        (json_headers(), r#"{"action": {"tool": "x"}, "colour": 1}"#.into(), 400, "colour"),
-        (json_headers(), r#"{"action": {"tool": "x", "args": []}}"#.into(), 400, "args"),
-        (json_headers(), r#"{"action": {"tool": "x"}, "action": {"tool": "y"}}"#.into(), 400, "action"),
+        (
+            json_headers(),
+            r#"{"action": {"tool": "x"}, "colour": 1}"#.into(),
+            400,
+            "colour",
+        ),
+        (
+            json_headers(),
+            r#"{"action": {"tool": "x", "args": []}}"#.into(),
+            400,
+            "args",
+        ),
+        (
+            json_headers(),
+            r#"{"action": {"tool": "x"}, "action": {"tool": "y"}}"#.into(),
+            400,
+            "action",
+        ),
         (json_headers(), "[1, 2]".into(), 400, "object"),
-        (json_headers(), format!(r#"{{"action": {{"tool": "x", "args": {{"pad": "{}"}}}}}}"#, "a".repeat(5000)), 413, "4096"),
-        (vec![("content-type".into(), "text/plain".into()), bearer("alice")], "{}".into(), 415, "text/plain"),
+        (
+            json_headers(),
+            format!(
+                r#"{{"action": {{"tool": "x", "args": {{"pad": "{}"}}}}}}"#,
+                "a".repeat(5000)
+            ),
+            413,
+            "4096",
+        ),
+        (
+            vec![
+                ("content-type".into(), "text/plain".into()),
+                bearer("alice"),
+            ],
+            "{}".into(),
+            415,
+            "text/plain",
+        ),
         (vec![bearer("alice")], "{}".into(), 415, "content type"),
     ];
     for (headers, body, status, mentions) in cases {
@@ -42,7 +74,10 @@ fn malformed_requests_get_a_4xx_naming_the_problem() {
         assert!(!error.contains('\n'));
     }
     assert_eq!(server.call("GET", "/v1/nowhere", &[], "").status, 404);
-    assert_eq!(server.call("GET", "/v1/decide", &json_headers(), "").status, 405);
+    assert_eq!(
+        server.call("GET", "/v1/decide", &json_headers(), "").status,
+        405
+    );
     // Still serving, and nothing was recorded.
     let ok = server.decide(Some("alice"), &json!({"action": {"tool": "read_inbox"}}));
     assert_eq!(ok.status, 200, "{}", ok.body);
@@ -65,7 +100,10 @@ fn batches_answer_line_by_line() {
     let answer = server.call(
         "POST",
         "/v1/decide/batch",
-        &[("content-type".into(), "application/x-ndjson".into()), bearer("alice")],
+        &[
+            ("content-type".into(), "application/x-ndjson".into()),
+            bearer("alice"),
+        ],
         &body,
     );
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -76,8 +114,14 @@ fn batches_answer_line_by_line() {
         .collect();
     assert_eq!(lines.len(), 4, "{}", answer.body);
     assert_eq!(lines[0]["verdict"], "allow");
-    assert_eq!((lines[1]["line"].as_u64(), lines[1]["status"].as_u64()), (Some(2), Some(400)));
-    assert_eq!((lines[2]["line"].as_u64(), lines[2]["status"].as_u64()), (Some(4), Some(403)));
+    assert_eq!(
+        (lines[1]["line"].as_u64(), lines[1]["status"].as_u64()),
+        (Some(2), Some(400))
+    );
+    assert_eq!(
+        (lines[2]["line"].as_u64(), lines[2]["status"].as_u64()),
+        (Some(4), Some(403))
+    );
     assert_eq!(lines[3]["verdict"], "deny");
     assert_eq!(server.stop().code(), Some(0));
     assert_eq!(audit_records(&dir.path().join("audit")), 2);
@@ -97,7 +141,8 @@ fn half_sent_and_slow_requests_time_out_without_harm() {
     );
     // A body that never completes: 408 once the request deadline passes.
     let mut half = TcpStream::connect(server.addr).unwrap();
-    half.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    half.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let (name, value) = bearer("alice");
     write!(
         half,
@@ -111,8 +156,10 @@ fn half_sent_and_slow_requests_time_out_without_harm() {
 
     // Headers that never complete: the connection is closed.
     let mut slow = TcpStream::connect(server.addr).unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    slow.write_all(b"POST /v1/decide HTTP/1.1\r\nhost: x\r\n").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    slow.write_all(b"POST /v1/decide HTTP/1.1\r\nhost: x\r\n")
+        .unwrap();
     let mut raw = Vec::new();
     let _ = slow.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw);
@@ -129,18 +176,31 @@ fn a_connection_beyond_the_limit_gets_503_and_the_others_are_unaffected() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
-        &config(dir.path(), &taint_chain(), "max-connections = 2
-header-timeout = \"10m\""),
+        &config(
+            dir.path(),
+            &taint_chain(),
+            "max-connections = 2
+header-timeout = \"10m\"",
+        ),
     );
     // Connections are accepted in order: these two hold both places.
-    let mut idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(server.addr).unwrap()).collect();
+    let mut idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
     let mut extra = TcpStream::connect(server.addr).unwrap();
-    extra.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut raw = Vec::new();
     let _ = extra.read_to_end(&mut raw);
     let answer = parse_answer(&raw);
     assert_eq!(answer.status, 503, "{}", answer.body);
-    assert!(answer.json()["error"].as_str().unwrap().contains("too many connections"));
+    assert!(
+        answer.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many connections")
+    );
     // A held connection still gets its answer.
     let (name, value) = bearer("alice");
     let body = json!({"action": {"tool": "read_inbox"}}).to_string();

@@ -11,9 +11,13 @@ use serde_json::Value;
 
 use crate::support::{cache_dir, plugin, toml_path};
 
-/// A key for tests: `lpk_` + 43 characters, and its config hash.
+/// A key for tests: `lpk_` + 43 base64url characters (32 bytes), and its config hash.
 pub fn key(name: &str) -> (String, String) {
-    let secret = format!("lpk_{}", &blake3::hash(name.as_bytes()).to_hex().as_str()[..43]);
+    // Hex digits are base64url digits; a last digit `A` keeps the unused low bits zero.
+    let secret = format!(
+        "lpk_{}A",
+        &blake3::hash(name.as_bytes()).to_hex().as_str()[..42]
+    );
     let hash = format!("blake3:{}", blake3::hash(secret.as_bytes()).to_hex());
     (secret, hash)
 }
@@ -117,7 +121,12 @@ impl Server {
         BufReader::new(stdout).read_line(&mut line).unwrap();
         if line.is_empty() {
             let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             let _ = child.wait();
             return Err(err);
         }
@@ -139,7 +148,13 @@ impl Server {
     }
 
     /// Sends one request and reads the answer.
-    pub fn call(&self, method: &str, path: &str, headers: &[(String, String)], body: &str) -> Answer {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Answer {
         call(self.addr, method, path, headers, body)
     }
 
@@ -158,7 +173,10 @@ impl Server {
     /// Sends a signal to the process.
     pub fn signal(&self, signal: &str) {
         let pid = self.child.as_ref().unwrap().id().to_string();
-        let status = Command::new("kill").args(["-s", signal, &pid]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-s", signal, &pid])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
@@ -211,10 +229,21 @@ impl Answer {
 }
 
 /// One request on a new connection (`connection: close`).
-pub fn call(addr: SocketAddr, method: &str, path: &str, headers: &[(String, String)], body: &str) -> Answer {
+pub fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &str,
+) -> Answer {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -238,7 +267,14 @@ pub fn parse_answer(raw: &[u8]) -> Answer {
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("no complete HTTP answer: {text:?}"));
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))

@@ -11,7 +11,10 @@ use super::harness::{Server, audit_log, config, taint_chain};
 fn health_readiness_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &config(dir.path(), &taint_chain(), ""));
-    assert_eq!(server.call("GET", "/healthz", &[], "").json()["status"], "ok");
+    assert_eq!(
+        server.call("GET", "/healthz", &[], "").json()["status"],
+        "ok"
+    );
     let ready = server.call("GET", "/readyz", &[], "");
     assert_eq!(ready.status, 200, "{}", ready.body);
     assert_eq!(ready.json()["audit"], "ok");
@@ -42,7 +45,10 @@ fn health_readiness_and_metrics() {
 #[test]
 fn sigterm_finishes_what_is_in_flight_and_the_log_verifies() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Arc::new(Server::start(dir.path(), &config(dir.path(), &taint_chain(), "")));
+    let server = Arc::new(Server::start(
+        dir.path(),
+        &config(dir.path(), &taint_chain(), ""),
+    ));
     let answered = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..4)
         .map(|_| {
@@ -74,12 +80,26 @@ fn sigterm_finishes_what_is_in_flight_and_the_log_verifies() {
     assert_eq!(server.stop_after_signal().code(), Some(0));
     // Every answered decision is in the log, and the log verifies.
     let records = audit_log(&dir.path().join("audit"));
-    assert!(records.len() >= answered.load(Ordering::Relaxed), "{} < {}", records.len(), answered.load(Ordering::Relaxed));
+    assert!(
+        records.len() >= answered.load(Ordering::Relaxed),
+        "{} < {}",
+        records.len(),
+        answered.load(Ordering::Relaxed)
+    );
     let verify = crate::support::lampart(
-        &["audit", "verify", "--dir", dir.path().join("audit").to_str().unwrap()],
+        &[
+            "audit",
+            "verify",
+            "--dir",
+            dir.path().join("audit").to_str().unwrap(),
+        ],
         None,
     );
-    assert!(verify.status.success(), "{}", crate::support::stderr(&verify));
+    assert!(
+        verify.status.success(),
+        "{}",
+        crate::support::stderr(&verify)
+    );
 }
 
 #[test]
@@ -87,7 +107,21 @@ fn serves_https_with_the_configured_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -99,18 +133,33 @@ fn serves_https_with_the_configured_certificate() {
         return;
     }
     let tls = "[server.tls]\ncert-file = \"cert.pem\"\nkey-file = \"key.pem\"";
-    let text = config(dir.path(), &taint_chain(), "").replace("[server]\nwatch = false\n", &format!("[server]\nwatch = false\n{tls}\n"));
+    let text = config(dir.path(), &taint_chain(), "").replace(
+        "[server]\nwatch = false\n",
+        &format!("[server]\nwatch = false\n{tls}\n"),
+    );
     let server = Server::start(dir.path(), &text);
     let (name, value) = super::harness::bearer("alice");
     let out = std::process::Command::new("curl")
         .args(["-sS", "--cacert"])
         .arg(&cert)
-        .args(["-H", "content-type: application/json", "-H", &format!("{name}: {value}")])
+        .args([
+            "-H",
+            "content-type: application/json",
+            "-H",
+            &format!("{name}: {value}"),
+        ])
         .args(["--data", r#"{"action": {"tool": "read_inbox"}}"#])
-        .arg(format!("https://127.0.0.1:{}/v1/decide", server.addr.port()))
+        .arg(format!(
+            "https://127.0.0.1:{}/v1/decide",
+            server.addr.port()
+        ))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["verdict"], "allow");
     // Plain HTTP to the TLS port gets nothing decided.

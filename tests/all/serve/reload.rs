@@ -23,21 +23,41 @@ fn a_reload_swaps_the_chain_and_a_bad_one_keeps_the_last_good() {
     let server = Server::start(dir.path(), &good);
     let first = server.revision.clone();
     let read = json!({"action": {"tool": "read_inbox"}});
-    assert_eq!(server.decide(Some("alice"), &read).json()["verdict"], "allow");
+    assert_eq!(
+        server.decide(Some("alice"), &read).json()["verdict"],
+        "allow"
+    );
 
     std::fs::write(&server.config, config(dir.path(), &stricter(), "")).unwrap();
     let answer = server.operator("POST", "/v1/admin/reload");
     assert_eq!(answer.status, 200, "{}", answer.body);
     let revision = answer.json()["revision"].as_str().unwrap().to_owned();
     assert_ne!(revision, server.revision);
-    assert_eq!(server.decide(Some("alice"), &read).json()["verdict"], "deny");
+    assert_eq!(
+        server.decide(Some("alice"), &read).json()["verdict"],
+        "deny"
+    );
 
     // A config that does not load: 422 with the reason; the last good chain decides on.
-    std::fs::write(&server.config, "[[step]]\nplugin = \"missing.wasm\"\n").unwrap();
+    std::fs::write(
+        &server.config,
+        config(dir.path(), "[[step]]\nplugin = \"missing.wasm\"\n", ""),
+    )
+    .unwrap();
     let answer = server.operator("POST", "/v1/admin/reload");
     assert_eq!(answer.status, 422, "{}", answer.body);
-    assert!(answer.json()["error"].as_str().unwrap().contains("missing.wasm"), "{}", answer.body);
-    assert_eq!(server.decide(Some("alice"), &read).json()["verdict"], "deny");
+    assert!(
+        answer.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing.wasm"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        server.decide(Some("alice"), &read).json()["verdict"],
+        "deny"
+    );
     let status = server.operator("GET", "/v1/admin/reload").json();
     assert_eq!(status["revision"], revision.as_str());
     assert_eq!(status["last"]["ok"], false);
@@ -105,9 +125,9 @@ fn a_hundred_reloads_under_load_fail_no_decision() {
     for i in 0..100 {
         let text = match i % 4 {
             0 => good.clone(),
-            1 => "[[step]]\nplugin = \"missing.wasm\"\n".to_owned(),
+            1 => config(dir.path(), "[[step]]\nplugin = \"missing.wasm\"\n", ""),
             2 => other.clone(),
-            _ => "[chain]\ndefault = \"maybe\"\n".to_owned(),
+            _ => good.replace("name = \"service-test\"", "default = \"maybe\""),
         };
         std::fs::write(&server.config, text).unwrap();
         let answer = server.operator("POST", "/v1/admin/reload");
@@ -120,11 +140,21 @@ fn a_hundred_reloads_under_load_fail_no_decision() {
         thread.join().unwrap();
     }
     assert_eq!(good_reloads, 50);
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "decisions failed during reloads");
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "decisions failed during reloads"
+    );
     assert!(decided.load(Ordering::Relaxed) > 0);
     let metrics = server.call("GET", "/metrics", &[], "").body;
-    assert!(metrics.contains("lampart_reloads_total{outcome=\"ok\",cause=\"admin\"} 50"), "{metrics}");
-    assert!(metrics.contains("lampart_reloads_total{outcome=\"failed\",cause=\"admin\"} 50"), "{metrics}");
+    assert!(
+        metrics.contains("lampart_reloads_total{outcome=\"ok\",cause=\"admin\"} 50"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lampart_reloads_total{outcome=\"failed\",cause=\"admin\"} 50"),
+        "{metrics}"
+    );
     let server = Arc::into_inner(server).unwrap();
     assert_eq!(server.stop().code(), Some(0));
     assert_eq!(
@@ -139,7 +169,10 @@ fn a_changed_config_file_is_picked_up_by_the_watcher() {
     let text = config(dir.path(), &taint_chain(), "").replace("watch = false", "watch = true");
     let server = Server::start(dir.path(), &text);
     let read = json!({"action": {"tool": "read_inbox"}});
-    assert_eq!(server.decide(Some("alice"), &read).json()["verdict"], "allow");
+    assert_eq!(
+        server.decide(Some("alice"), &read).json()["verdict"],
+        "allow"
+    );
     std::fs::write(
         &server.config,
         config(dir.path(), &stricter(), "").replace("watch = false", "watch = true"),
