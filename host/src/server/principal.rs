@@ -109,3 +109,96 @@ pub fn bind(mut body: Value, identity: &Identity) -> Result<Request, PrincipalEr
     }
     Request::from_value(body).map_err(invalid)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::auth::CredentialId;
+
+    fn alice() -> Identity {
+        Identity {
+            agent: Some("alice".into()),
+            roles: vec!["finance".into(), "ops".into()],
+            operator: false,
+            credential: CredentialId::Key("alice-1".into()),
+        }
+    }
+
+    #[test]
+    fn a_missing_principal_is_the_credential_s() {
+        let request = bind(
+            json!({"action": {"tool": "t"}, "principal": {"session": "s"}}),
+            &alice(),
+        )
+        .unwrap();
+        assert_eq!(request.principal.agent, "alice");
+        assert_eq!(request.principal.roles, ["finance", "ops"]);
+        assert_eq!(request.principal.session, "s");
+        let request = bind(json!({"action": {"tool": "t"}}), &alice()).unwrap();
+        assert_eq!(request.principal.agent, "alice");
+    }
+
+    #[test]
+    fn the_same_principal_may_be_repeated_in_any_role_order() {
+        let body = json!({"action": {"tool": "t"},
+            "principal": {"agent": "alice", "roles": ["ops", "finance"]}});
+        assert!(bind(body, &alice()).is_ok());
+    }
+
+    #[test]
+    fn another_principal_or_asserted_state_is_refused() {
+        let refused = |body: serde_json::Value| bind(body, &alice()).unwrap_err();
+        assert!(matches!(
+            refused(json!({"action": {"tool": "t"}, "principal": {"agent": "bob"}})),
+            PrincipalError::OtherAgent { .. }
+        ));
+        assert!(matches!(
+            refused(json!({"action": {"tool": "t"}, "principal": {"agent": 7}})),
+            PrincipalError::OtherAgent { .. }
+        ));
+        assert_eq!(
+            refused(json!({"action": {"tool": "t"}, "principal": {"roles": ["admin"]}})),
+            PrincipalError::OtherRoles
+        );
+        assert_eq!(
+            refused(json!({"action": {"tool": "t"}, "principal": {"roles": ["finance"]}})),
+            PrincipalError::OtherRoles
+        );
+        assert_eq!(
+            refused(json!({"action": {"tool": "t"}, "grants": ["x"]})),
+            PrincipalError::Asserted("grants")
+        );
+        assert_eq!(
+            refused(json!({"action": {"tool": "t"}, "labels": ["clean"]})),
+            PrincipalError::Asserted("labels")
+        );
+        // Empty lists claim nothing.
+        assert!(
+            bind(
+                json!({"action": {"tool": "t"}, "grants": [], "labels": []}),
+                &alice()
+            )
+            .is_ok()
+        );
+        let mut operator = alice();
+        operator.agent = None;
+        assert_eq!(
+            bind(json!({"action": {"tool": "t"}}), &operator).unwrap_err(),
+            PrincipalError::NoAgent
+        );
+    }
+
+    #[test]
+    fn a_malformed_body_is_a_bad_request_not_a_refusal() {
+        for body in [
+            json!([1]),
+            json!({"principal": "alice", "action": {"tool": "t"}}),
+            json!({"action": {"tool": "t"}, "extra": 1}),
+        ] {
+            let err = bind(body, &alice()).unwrap_err();
+            assert!(!err.is_forbidden(), "{err}");
+        }
+    }
+}

@@ -25,7 +25,8 @@ fn malformed_requests_get_a_4xx_naming_the_problem() {
     );
     let post =
         |headers: &[(String, String)], body: &str| server.call("POST", "/v1/decide", headers, body);
-    let cases: Vec<(Vec<(String, String)>, String, u16, &str)> = vec![
+    type Headers = Vec<(String, String)>;
+    let cases: Vec<(Headers, String, u16, &str)> = vec![
         (json_headers(), "{not json".into(), 400, "not valid JSON"),
         (
             json_headers(),

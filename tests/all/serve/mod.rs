@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod lifecycle;
+mod readme;
 mod reload;
 mod sessions;
 
