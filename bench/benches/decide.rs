@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use criterion::Criterion;
-use lampart_bench::cases::{Bare, LampartCase, lampart_engine, workspace};
+use lampart_bench::cases::{Bare, LampartCase, workspace};
 use lampart_bench::measure::{self, Results};
 use lampart_bench::peers::{self, Engine};
 use lampart_bench::report;
@@ -23,17 +23,16 @@ fn main() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("bench directory");
 
-    let engine = lampart_engine();
     let mut engines: Vec<Box<dyn Engine>> = peers::all();
     engines.push(Box::new(Bare::new()));
     for steps in [1, 5, 10] {
         for warm in [false, true] {
-            engines.push(Box::new(LampartCase::new(&engine, steps, warm, None)));
+            engines.push(Box::new(LampartCase::new(steps, warm, None)));
         }
     }
     for warm in [false, true] {
         let dir = work.join(format!("audit-{}", if warm { "warm" } else { "fresh" }));
-        engines.push(Box::new(LampartCase::new(&engine, 1, warm, Some(&dir))));
+        engines.push(Box::new(LampartCase::new(1, warm, Some(&dir))));
     }
     peers::check_agreement(&mut engines).unwrap_or_else(|e| panic!("engines disagree: {e}"));
     println!(

@@ -9,14 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use lampart::audit::{AuditLog, AuditOptions, Pending};
-use lampart::chain::{Chain, Verdict};
+use lampart::audit::Pending;
+use lampart::chain::Verdict;
 use lampart::config::ChainConfig;
 use lampart::engine::bindings::policy::lampart::plugin::{host, types};
 use lampart::engine::bindings::policy::{Policy, PolicyPre};
 use lampart::engine::bindings::{self, Input};
-use lampart::engine::{Engine as LampartEngine, EngineOptions};
-use lampart::record::{self, Masking};
+use lampart::host::{Host, HostOptions};
 use lampart::request::{Phase, Request};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
@@ -81,38 +80,36 @@ pub fn chain_config(steps: usize, instance: &str) -> String {
 /// A Lampart chain of tool-rules steps, optionally recording every decision durably.
 pub struct LampartCase {
     name: String,
-    chain: Chain,
-    audit: Option<AuditLog>,
-    masking: Masking,
+    host: Host,
     in_flight: VecDeque<Pending>,
 }
 
 impl LampartCase {
     /// A chain of `steps` steps, `warm` or fresh, with an fsynced audit log in `audit_dir`
     /// when given.
-    pub fn new(
-        engine: &Arc<LampartEngine>,
-        steps: usize,
-        warm: bool,
-        audit_dir: Option<&Path>,
-    ) -> Self {
+    pub fn new(steps: usize, warm: bool, audit_dir: Option<&Path>) -> Self {
         let instance = if warm { "warm" } else { "fresh" };
         let config = ChainConfig::parse(Path::new("bench.toml"), &chain_config(steps, instance))
             .unwrap_or_else(|e| panic!("{e}"));
-        let chain = Chain::load(&config, &workspace(), Arc::clone(engine))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let audit = audit_dir
-            .map(|dir| AuditLog::open(dir, AuditOptions::default()).expect("audit log opens"));
+        // The host `lampart check` and `lampart serve` build: the same chain, masking and
+        // durable audit log.
+        let options = HostOptions {
+            audit_dir: audit_dir.map(Path::to_path_buf),
+            no_audit: audit_dir.is_none(),
+            default_cache_dir: Some(cache_dir()),
+            concurrency: 1,
+            reloadable: false,
+        };
+        let host =
+            Host::from_config(config, &workspace(), &options).unwrap_or_else(|e| panic!("{e}"));
         let name = format!(
             "lampart {steps} step{} {instance}{}",
             if steps == 1 { "" } else { "s" },
-            if audit.is_some() { " +audit" } else { "" }
+            if audit_dir.is_some() { " +audit" } else { "" }
         );
         LampartCase {
             name,
-            chain,
-            audit,
-            masking: Masking::none(lampart::record::AuditKey::from_bytes([0; 32])),
+            host,
             in_flight: VecDeque::new(),
         }
     }
@@ -128,10 +125,10 @@ impl Engine for LampartCase {
 
     fn decide(&mut self, request_json: &str) -> bool {
         let request = Request::from_json(request_json).expect("benchmark requests are valid");
-        let decision = self.chain.decide(request);
-        if let Some(log) = &self.audit {
-            self.in_flight
-                .push_back(log.submit(record::audit_record(&decision, &self.masking)));
+        let loaded = self.host.current();
+        let decision = loaded.decide(request);
+        if let Some(pending) = loaded.record(&decision).and_then(|r| self.host.submit(r)) {
+            self.in_flight.push_back(pending);
             if self.in_flight.len() > IN_FLIGHT
                 && let Some(oldest) = self.in_flight.pop_front()
             {
@@ -142,16 +139,9 @@ impl Engine for LampartCase {
     }
 }
 
-/// A Lampart engine with the test cache directory, shared by the cases.
-pub fn lampart_engine() -> Arc<LampartEngine> {
-    let cache = workspace().join("target").join("plugins").join("cache");
-    Arc::new(
-        LampartEngine::new(EngineOptions {
-            cache_dir: Some(cache),
-            ..EngineOptions::default()
-        })
-        .expect("engine"),
-    )
+/// The compile cache the test suite and the benchmarks share.
+pub fn cache_dir() -> std::path::PathBuf {
+    workspace().join("target").join("plugins").join("cache")
 }
 
 /// What a bare-wasmtime store holds: WASI as wasmtime-wasi builds it by default, the

@@ -164,7 +164,11 @@ impl Request {
     /// an integer beyond 64 bits is refused, since a tool might read it otherwise than the
     /// plugins do.
     pub fn from_json(text: &str) -> Result<Request, RequestError> {
-        let value = crate::strict_json::from_str(text)?;
+        Request::from_value(crate::strict_json::from_str(text)?)
+    }
+
+    /// Checks one request already parsed as strict JSON (see [`Request::from_json`]).
+    pub fn from_value(value: Value) -> Result<Request, RequestError> {
         if !value.is_object() {
             return Err(RequestError::NotObject(json_kind(&value)));
         }

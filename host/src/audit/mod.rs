@@ -183,4 +183,4 @@ pub use head::{Head, head};
 pub use read::tail;
 pub use recover::{Recovery, recover};
 pub use verify::{VerifyReport, verify, verify_with_anchor};
-pub use writer::{AuditLog, AuditOptions, MIN_SEGMENT_BYTES, Pending, Receipt};
+pub use writer::{AuditLog, AuditMetrics, AuditOptions, MIN_SEGMENT_BYTES, Pending, Receipt};

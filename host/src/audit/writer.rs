@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
+
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use tokio::sync::oneshot;
 
 use serde_json::{Map, Value};
 
@@ -66,7 +71,33 @@ type Reply = Result<Receipt, AuditError>;
 
 struct Request {
     fields: Map<String, Value>,
-    reply: SyncSender<Reply>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// What a running log measures about itself, for a service's metrics.
+#[derive(Debug, Clone)]
+pub struct AuditMetrics {
+    /// Records submitted and not yet answered.
+    pub queued: Gauge,
+    /// Seconds each batch took to write, sync and advance HEAD.
+    pub commit_seconds: Histogram,
+    /// Records per batch.
+    pub batch_records: Histogram,
+}
+
+impl Default for AuditMetrics {
+    fn default() -> Self {
+        AuditMetrics {
+            queued: Gauge::default(),
+            // 50 µs .. ~1.6 s.
+            commit_seconds: Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(50e-6, 2.0, 16),
+            ),
+            batch_records: Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 13),
+            ),
+        }
+    }
 }
 
 /// State shared between the handle, the pending answers and the writer thread.
@@ -75,6 +106,7 @@ struct Shared {
     dir: PathBuf,
     /// Why the writer stopped, once it has.
     failure: Mutex<Option<String>>,
+    metrics: AuditMetrics,
 }
 
 impl Shared {
@@ -177,6 +209,7 @@ impl AuditLog {
         let shared = Arc::new(Shared {
             dir: dir.clone(),
             failure: Mutex::new(None),
+            metrics: AuditMetrics::default(),
         });
         let (tx, rx) = mpsc::sync_channel(options.queue_capacity);
         let writer = Writer {
@@ -199,6 +232,16 @@ impl AuditLog {
             tx: Some(tx),
             thread: Some(thread),
         })
+    }
+
+    /// What the log measures about itself (shared: the values move as the log runs).
+    pub fn metrics(&self) -> &AuditMetrics {
+        &self.shared.metrics
+    }
+
+    /// Why the writer stopped, if it has: a stopped log accepts no more records.
+    pub fn stopped(&self) -> Option<AuditError> {
+        self.shared.stopped()
     }
 
     /// The log's directory.
@@ -234,13 +277,17 @@ impl AuditLog {
         if let Some(err) = self.shared.stopped() {
             return Pending::done(Err(err));
         }
-        let (reply, rx) = mpsc::sync_channel(1);
+        let (reply, rx) = oneshot::channel();
+        self.shared.metrics.queued.inc();
         let sent = self.tx.as_ref().map(|tx| {
             tx.send(Request {
                 fields: record,
                 reply,
             })
         });
+        if !matches!(sent, Some(Ok(()))) {
+            self.shared.metrics.queued.dec();
+        }
         match sent {
             Some(Ok(())) => Pending(PendingState::Waiting {
                 rx,
@@ -318,7 +365,7 @@ pub struct Pending(PendingState);
 enum PendingState {
     Done(Reply),
     Waiting {
-        rx: Receiver<Reply>,
+        rx: oneshot::Receiver<Reply>,
         shared: Arc<Shared>,
     },
 }
@@ -328,7 +375,8 @@ impl Pending {
         Pending(PendingState::Done(reply))
     }
 
-    /// Blocks until the record's batch is written and synced (or failed).
+    /// Blocks until the record's batch is written and synced (or failed). Not from inside an
+    /// async task: use [`Pending::durable`] there.
     ///
     /// # Errors
     ///
@@ -336,13 +384,32 @@ impl Pending {
     pub fn wait(self) -> Result<Receipt, AuditError> {
         match self.0 {
             PendingState::Done(reply) => reply,
-            PendingState::Waiting { rx, shared } => rx.recv().unwrap_or_else(|_| {
-                Err(shared.stopped().unwrap_or_else(|| {
-                    shared.stopped_error("the writer thread ended without answering".into())
-                }))
-            }),
+            PendingState::Waiting { rx, shared } => rx
+                .blocking_recv()
+                .unwrap_or_else(|_| Err(ended_without_answer(&shared))),
         }
     }
+
+    /// Waits, without blocking a thread, until the record's batch is written and synced (or
+    /// failed).
+    ///
+    /// # Errors
+    ///
+    /// As for [`AuditLog::append`].
+    pub async fn durable(self) -> Result<Receipt, AuditError> {
+        match self.0 {
+            PendingState::Done(reply) => reply,
+            PendingState::Waiting { rx, shared } => rx
+                .await
+                .unwrap_or_else(|_| Err(ended_without_answer(&shared))),
+        }
+    }
+}
+
+fn ended_without_answer(shared: &Shared) -> AuditError {
+    shared
+        .stopped()
+        .unwrap_or_else(|| shared.stopped_error("the writer thread ended without answering".into()))
 }
 
 /// The segment being appended to.
@@ -381,6 +448,7 @@ impl Writer {
             let mut batch = vec![first];
             batch.extend(rx.try_iter().take(max_batch));
             if let Some(err) = shared.stopped() {
+                shared.metrics.queued.dec_by(batch.len() as i64);
                 for request in batch {
                     let _ = request.reply.send(Err(err.clone()));
                 }
@@ -388,7 +456,15 @@ impl Writer {
             }
             let (fields, replies): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|r| (r.fields, r.reply)).unzip();
-            match self.commit(fields) {
+            let metrics = &shared.metrics;
+            metrics.batch_records.observe(fields.len() as f64);
+            let started = Instant::now();
+            let committed = self.commit(fields);
+            metrics
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+            metrics.queued.dec_by(replies.len() as i64);
+            match committed {
                 Ok(receipts) => {
                     for (reply, receipt) in replies.into_iter().zip(receipts) {
                         let _ = reply.send(Ok(receipt));

@@ -121,6 +121,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         no_audit: args.no_audit,
         default_cache_dir: super::default_cache_dir(),
         concurrency: workers,
+        reloadable: false,
     };
     let host = match Host::load(&args.config, &options) {
         Err(HostError::TooManyInstances { warm, needed, .. }) => anyhow::bail!(
@@ -221,8 +222,9 @@ impl Decider<'_> {
         let text = line.text.map_err(|message| (place, message))?;
         match Request::from_json(&text) {
             Ok(request) => {
-                let decision = self.host.decide(request);
-                let record = self.host.record(&decision);
+                let loaded = self.host.current();
+                let decision = loaded.decide(request);
+                let record = loaded.record(&decision);
                 Ok((decision, record))
             }
             Err(err) => Err((place, err.to_string())),

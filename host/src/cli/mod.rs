@@ -1,10 +1,12 @@
-//! The command line: `check`, `audit` and `plugin`.
+//! The command line: `check`, `serve`, `audit` and `plugin`.
 
 mod audit;
 mod check;
 mod input;
+mod keys;
 pub mod logging;
 mod plugin;
+mod serve;
 mod text;
 
 use std::path::PathBuf;
@@ -42,6 +44,12 @@ enum Command {
     /// Look at plugin files.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Serve decisions over HTTP: agents authenticate, sessions keep their labels, the chain
+    /// reloads without dropping a request.
+    Serve(serve::ServeArgs),
+    /// Make API keys for `lampart serve`.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Runs a parsed command line.
@@ -50,6 +58,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Audit(command) => audit::run(command),
         Command::Plugin(command) => plugin::run(command),
+        Command::Serve(args) => serve::run(args),
+        Command::Keys(command) => keys::run(command),
     }
 }
 

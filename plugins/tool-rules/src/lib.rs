@@ -44,6 +44,10 @@
 //!   a later rule or `default = "deny"` catch the rest: a `deny` rule guarded by
 //!   `min` does not fire when the agent sends the amount as a string.
 //! * `trusted`: a JSON object mapping list names to arrays of strings or numbers.
+//! Rules apply in the `request` phase (the call) and in the `response` phase (its answer on
+//! the way back, with the call's arguments): a chain that denies by default needs a rule
+//! that lets a tool's answers through. A step's `applies-to.phases` narrows that.
+//!
 //! * `default`: `abstain` (the default), `allow` or `deny`: the verdict when no rule
 //!   matches.
 //!
@@ -109,7 +113,7 @@ fn describe() -> Info {
         log::error(&e);
         panic!("{e}");
     }
-    Info::new("tool-rules", env!("CARGO_PKG_VERSION")).phases([Phase::Request])
+    Info::new("tool-rules", env!("CARGO_PKG_VERSION")).phases([Phase::Request, Phase::Response])
 }
 
 lampart_sdk::export_policy!(evaluate, describe = describe);

@@ -528,7 +528,10 @@ fn describe_logs_and_panics_on_invalid_settings() {
 fn describe_with_valid_settings() {
     let info = testing::with_settings(&[("default", "deny")], describe);
     assert_eq!(info.name, "tool-rules");
-    assert_eq!(info.phases, [lampart_sdk::Phase::Request]);
+    assert_eq!(
+        info.phases,
+        [lampart_sdk::Phase::Request, lampart_sdk::Phase::Response]
+    );
     assert_eq!(info.tools, ["*"]);
     assert!(testing::take_logs().is_empty());
 }

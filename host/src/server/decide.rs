@@ -1,0 +1,104 @@
+//! One decision through the service: the session's labels in, the chain's verdict, the
+//! audit record made durable, the session's new labels stored, and only then the answer.
+//!
+//! Fail closed: when the record cannot be made durable or the session's labels cannot be
+//! read or stored, the caller gets an error (503), never a verdict it could act on.
+
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::Service;
+use super::error::ApiError;
+use crate::auth::Identity;
+use crate::record;
+use crate::request::Request;
+use crate::state::{SessionId, StateError};
+
+/// Decides on one request made by `identity` and answers what `check` prints for it.
+pub async fn decide(
+    service: &Service,
+    identity: &Identity,
+    mut request: Request,
+) -> Result<Value, ApiError> {
+    let agent = request.principal.agent.clone();
+    let session = match request.principal.session.as_str() {
+        "" => None,
+        id => Some(SessionId::new(id).map_err(|e| ApiError::bad_request(e.to_string()))?),
+    };
+    let now = service.now();
+    if let Some(id) = &session {
+        let stored = service
+            .store
+            .session(id, &agent, now)
+            .await
+            .map_err(|e| state_error(service, e))?;
+        if let Some(stored) = stored {
+            request.labels = stored.labels;
+        }
+    }
+    let _slot = service.admit()?;
+    let started = Instant::now();
+    let loaded = service.host.current();
+    let decision = loaded.decide(request);
+    let record = loaded.record(&decision).map(|mut record| {
+        // Which credential spoke for the agent: the record shows how the principal was known.
+        record.insert("credential".into(), json!(identity.credential.to_string()));
+        record
+    });
+    drop(loaded);
+    service.metrics.decision(&decision, started.elapsed());
+
+    let receipt = match record.and_then(|record| service.host.submit(record)) {
+        None => None,
+        Some(pending) => Some(pending.durable().await.map_err(|e| {
+            tracing::error!(error = %e, "audit record not durable; the decision is withheld");
+            ApiError::unavailable(
+                "audit-unavailable",
+                format!("the decision could not be recorded, so it is withheld: {e}"),
+            )
+        })?),
+    };
+
+    if let Some(id) = &session {
+        let added: Vec<String> = decision
+            .labels
+            .iter()
+            .filter(|label| !decision.request.labels.contains(label))
+            .cloned()
+            .collect();
+        service
+            .store
+            .touch(id, &agent, &added, now)
+            .await
+            .map_err(|e| state_error(service, e))?;
+    }
+    Ok(record::decision_output(
+        &decision,
+        receipt.as_ref().map(|r| (r.seq, r.hash.as_str())),
+    ))
+}
+
+/// The answer for a failed session store operation: 403 for a session another agent owns,
+/// 503 (nothing decided, or the decision withheld) otherwise.
+pub fn state_error(service: &Service, err: StateError) -> ApiError {
+    match err {
+        StateError::NotOwner { .. } => ApiError::forbidden(err.to_string()),
+        err => {
+            service.metrics.state_error();
+            tracing::error!(error = %err, "session store failed");
+            ApiError::unavailable("state-unavailable", format!("session state: {err}"))
+        }
+    }
+}
+
+/// One line of a batch answer: the decision, or what was wrong with the line.
+pub fn line_error(line: usize, err: &ApiError) -> Value {
+    json!({ "line": line, "status": err.status.as_u16(), "code": err.code, "error": err.message })
+}
+
+/// Whether a status is one the whole batch stops on (the service cannot decide any more).
+pub fn stops_batch(err: &ApiError) -> bool {
+    err.status == StatusCode::SERVICE_UNAVAILABLE
+}

@@ -1,0 +1,519 @@
+//! The SQLite backend: one file, `state.db`, in a private directory this process holds an
+//! exclusive lock on, with every session also kept in memory.
+//!
+//! Writes go to the file first and then to the cache, one at a time (a writer lock), inside a
+//! spawned task: a caller that stops waiting (a cancelled request) cannot leave the cache
+//! behind the file.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::error::StateError;
+use super::session::{self, Plan, Session, SessionId, from_millis, to_millis};
+use super::{SCHEMA_VERSION, StateResult};
+use crate::private_dir::{self, Access};
+
+/// The database's file name in the state directory.
+pub const DB_FILE: &str = "state.db";
+
+/// How long a statement waits for SQLite's own lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The tables of schema version 1.
+const SCHEMA_V1: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS sessions (
+        id TEXT PRIMARY KEY NOT NULL,
+        agent TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_ms)",
+    "CREATE TABLE IF NOT EXISTS session_labels (
+        session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        PRIMARY KEY (session_id, label)
+    ) WITHOUT ROWID",
+];
+
+/// A SQLite store, exclusive to this process.
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+    ttl_ms: i64,
+    /// Every session in the file, expired or not (expired ones are as if absent).
+    cache: RwLock<HashMap<String, Session>>,
+    /// Held by the one write in progress, from reading the cache to updating it.
+    writer: tokio::sync::Mutex<()>,
+    /// The locked state directory; released by [`SqliteStore::close`] or when dropped.
+    lock: Mutex<Option<File>>,
+}
+
+impl SqliteStore {
+    /// Creates (0700) or opens the private directory `dir`, locks it, creates (0600) or opens
+    /// `state.db` in it, and loads every session.
+    pub(crate) async fn open(dir: &Path, ttl: Duration) -> StateResult<SqliteStore> {
+        private_dir::create_private_dir(dir).map_err(|source| StateError::Io {
+            path: dir.to_path_buf(),
+            action: "create directory",
+            source,
+        })?;
+        let lock = lock_dir(dir)?;
+        let path = dir.join(DB_FILE);
+        let (file, _) = private_dir::open_file(
+            &path,
+            OpenOptions::new().read(true).write(true).create(true),
+            Access::Own,
+        )
+        .map_err(untrusted(&path))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|source| StateError::Io {
+                    path: path.clone(),
+                    action: "make private",
+                    source,
+                })?;
+        }
+        drop(file);
+
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(false)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        // One connection: reads are served from memory and writes take turns anyway.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|source| StateError::Connect {
+                target: path.display().to_string(),
+                source,
+            })?;
+        let store = async {
+            migrate(&pool, &path).await?;
+            let cache = load(&pool).await?;
+            Ok::<_, StateError>(cache)
+        }
+        .await;
+        let cache = match store {
+            Ok(cache) => cache,
+            Err(e) => {
+                pool.close().await;
+                return Err(e);
+            }
+        };
+        Ok(SqliteStore {
+            pool,
+            ttl_ms: session::duration_millis(ttl),
+            cache: RwLock::new(cache),
+            writer: tokio::sync::Mutex::new(()),
+            lock: Mutex::new(Some(lock)),
+        })
+    }
+
+    pub(crate) async fn ping(&self) -> StateResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(StateError::query("ping"))?;
+        Ok(())
+    }
+
+    /// Reads one session from memory: the lookup takes a read lock and clones it.
+    pub(crate) fn cached(&self, id: &SessionId, now: SystemTime) -> Option<Session> {
+        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        cache
+            .get(id.as_str())
+            .filter(|s| !s.is_expired(now))
+            .cloned()
+    }
+
+    /// Like [`SqliteStore::cached`], refusing another agent's session.
+    pub(crate) fn session(
+        &self,
+        id: &SessionId,
+        agent: &str,
+        now: SystemTime,
+    ) -> StateResult<Option<Session>> {
+        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        match cache.get(id.as_str()) {
+            Some(s) if s.is_expired(now) => Ok(None),
+            Some(s) if s.agent != agent => Err(StateError::NotOwner {
+                session: s.id.clone(),
+                owner: s.agent.clone(),
+            }),
+            found => Ok(found.cloned()),
+        }
+    }
+
+    /// See [`Store::touch`](super::Store::touch). Runs in its own task.
+    pub(crate) async fn touch(
+        self: &Arc<Self>,
+        id: &SessionId,
+        agent: &str,
+        labels: &[String],
+        now: SystemTime,
+    ) -> StateResult<Session> {
+        // The common case, without waiting for the writer: nothing to write.
+        let planned = self.plan(id, agent, labels, now);
+        match planned {
+            (Plan::Nothing, Some(session)) => return Ok(session),
+            (Plan::NotOwner(owner), _) => {
+                return Err(StateError::NotOwner {
+                    session: id.to_string(),
+                    owner,
+                });
+            }
+            _ => {}
+        }
+        let store = Arc::clone(self);
+        let id = id.clone();
+        let agent = agent.to_string();
+        let labels = session::normalise(labels);
+        spawn(async move { store.write_touch(&id, &agent, &labels, now).await }).await
+    }
+
+    fn plan(
+        &self,
+        id: &SessionId,
+        agent: &str,
+        labels: &[String],
+        now: SystemTime,
+    ) -> (Plan, Option<Session>) {
+        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        let stored = cache.get(id.as_str());
+        let plan = session::plan(stored, agent, labels, to_millis(now), self.ttl_ms);
+        let session = match plan {
+            Plan::Nothing => stored.cloned(),
+            _ => None,
+        };
+        (plan, session)
+    }
+
+    async fn write_touch(
+        &self,
+        id: &SessionId,
+        agent: &str,
+        labels: &[String],
+        now: SystemTime,
+    ) -> StateResult<Session> {
+        let _writer = self.writer.lock().await;
+        // Planned again under the writer lock: another write may have come first.
+        let stored = {
+            let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+            cache.get(id.as_str()).cloned()
+        };
+        let now_ms = to_millis(now);
+        let expires_ms = now_ms.saturating_add(self.ttl_ms);
+        let action = "record session";
+        let plan = session::plan(stored.as_ref(), agent, labels, now_ms, self.ttl_ms);
+        let session = match (plan, stored) {
+            (Plan::NotOwner(owner), _) => {
+                return Err(StateError::NotOwner {
+                    session: id.to_string(),
+                    owner,
+                });
+            }
+            (Plan::Nothing, Some(session)) => return Ok(session),
+            (Plan::Extend, Some(mut session)) => {
+                let added: Vec<String> = labels
+                    .iter()
+                    .filter(|l| session.labels.binary_search(l).is_err())
+                    .cloned()
+                    .collect();
+                session.add_labels(&added);
+                let expires_ms = expires_ms.max(to_millis(session.expires));
+                let updated_ms = now_ms.max(to_millis(session.updated));
+                session.updated = from_millis(updated_ms);
+                session.expires = from_millis(expires_ms);
+                let mut tx = self.pool.begin().await.map_err(StateError::query(action))?;
+                sqlx::query("UPDATE sessions SET updated_ms = ?2, expires_ms = ?3 WHERE id = ?1")
+                    .bind(id.as_str())
+                    .bind(updated_ms)
+                    .bind(expires_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StateError::query(action))?;
+                insert_labels(&mut tx, id, &added).await?;
+                tx.commit().await.map_err(StateError::query(action))?;
+                session
+            }
+            // Absent or expired: started afresh (a plan for an absent session is always this).
+            (Plan::Start | Plan::Nothing | Plan::Extend, _) => {
+                let session = Session {
+                    id: id.to_string(),
+                    agent: agent.to_string(),
+                    labels: labels.to_vec(),
+                    created: from_millis(now_ms),
+                    updated: from_millis(now_ms),
+                    expires: from_millis(expires_ms),
+                };
+                let mut tx = self.pool.begin().await.map_err(StateError::query(action))?;
+                sqlx::query(
+                    "INSERT INTO sessions (id, agent, created_ms, updated_ms, expires_ms)
+                     VALUES (?1, ?2, ?3, ?3, ?4)
+                     ON CONFLICT (id) DO UPDATE SET agent = excluded.agent,
+                        created_ms = excluded.created_ms, updated_ms = excluded.updated_ms,
+                        expires_ms = excluded.expires_ms",
+                )
+                .bind(id.as_str())
+                .bind(agent)
+                .bind(now_ms)
+                .bind(expires_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(StateError::query(action))?;
+                sqlx::query("DELETE FROM session_labels WHERE session_id = ?1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StateError::query(action))?;
+                insert_labels(&mut tx, id, labels).await?;
+                tx.commit().await.map_err(StateError::query(action))?;
+                session
+            }
+        };
+        self.cache
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(session.id.clone(), session.clone());
+        Ok(session)
+    }
+
+    pub(crate) fn list(&self, now: SystemTime, limit: usize) -> Vec<Session> {
+        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        let mut live: Vec<&Session> = cache.values().filter(|s| !s.is_expired(now)).collect();
+        live.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| a.id.cmp(&b.id)));
+        live.into_iter().take(limit).cloned().collect()
+    }
+
+    pub(crate) async fn delete(self: &Arc<Self>, id: &SessionId) -> StateResult<bool> {
+        let store = Arc::clone(self);
+        let id = id.clone();
+        spawn(async move {
+            let _writer = store.writer.lock().await;
+            let action = "delete session";
+            let mut tx = store
+                .pool
+                .begin()
+                .await
+                .map_err(StateError::query(action))?;
+            sqlx::query("DELETE FROM session_labels WHERE session_id = ?1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(StateError::query(action))?;
+            let deleted = sqlx::query("DELETE FROM sessions WHERE id = ?1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(StateError::query(action))?
+                .rows_affected();
+            tx.commit().await.map_err(StateError::query(action))?;
+            store
+                .cache
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(id.as_str());
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    pub(crate) async fn purge_expired(self: &Arc<Self>, now: SystemTime) -> StateResult<u64> {
+        let store = Arc::clone(self);
+        spawn(async move {
+            let _writer = store.writer.lock().await;
+            let action = "purge expired sessions";
+            let now_ms = to_millis(now);
+            let mut tx = store
+                .pool
+                .begin()
+                .await
+                .map_err(StateError::query(action))?;
+            sqlx::query(
+                "DELETE FROM session_labels WHERE session_id IN
+                    (SELECT id FROM sessions WHERE expires_ms <= ?1)",
+            )
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(StateError::query(action))?;
+            let purged = sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?1")
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(StateError::query(action))?
+                .rows_affected();
+            tx.commit().await.map_err(StateError::query(action))?;
+            store
+                .cache
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|_, s| !s.is_expired(now));
+            Ok(purged)
+        })
+        .await
+    }
+
+    /// Closes the file and releases the directory lock.
+    pub(crate) async fn close(&self) {
+        let _writer = self.writer.lock().await;
+        self.pool.close().await;
+        self.lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+}
+
+/// Runs a write in its own task, so that it finishes, cache included, even if the caller
+/// stops waiting.
+async fn spawn<T: Send + 'static>(
+    write: impl Future<Output = StateResult<T>> + Send + 'static,
+) -> StateResult<T> {
+    match tokio::spawn(write).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(StateError::ShuttingDown),
+    }
+}
+
+async fn insert_labels(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &SessionId,
+    labels: &[String],
+) -> StateResult<()> {
+    for label in labels {
+        sqlx::query("INSERT OR IGNORE INTO session_labels (session_id, label) VALUES (?1, ?2)")
+            .bind(id.as_str())
+            .bind(label)
+            .execute(&mut **tx)
+            .await
+            .map_err(StateError::query("record session labels"))?;
+    }
+    Ok(())
+}
+
+/// Takes an exclusive lock (`flock`) on the directory itself, as the audit log does: no file
+/// in it can be deleted or replaced to let a second process in while the first is alive.
+fn lock_dir(dir: &Path) -> StateResult<File> {
+    let handle = private_dir::open_private_dir(dir).map_err(untrusted(dir))?;
+    match handle.try_lock() {
+        Ok(()) => Ok(handle),
+        Err(TryLockError::WouldBlock) => Err(StateError::Locked {
+            dir: dir.to_path_buf(),
+        }),
+        Err(TryLockError::Error(source)) => Err(StateError::Io {
+            path: dir.to_path_buf(),
+            action: "lock directory",
+            source,
+        }),
+    }
+}
+
+fn untrusted(path: &Path) -> impl FnOnce(private_dir::TrustError) -> StateError {
+    let path: PathBuf = path.to_path_buf();
+    move |source| StateError::Untrusted { path, source }
+}
+
+/// Creates the tables, or checks that the file's schema version is one this code knows.
+async fn migrate(pool: &SqlitePool, path: &Path) -> StateResult<()> {
+    let action = "create tables";
+    let mut tx = pool.begin().await.map_err(StateError::query(action))?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            version INTEGER NOT NULL
+        )",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(StateError::query(action))?;
+    let found: Option<i64> = sqlx::query("SELECT version FROM schema_version")
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StateError::query("read schema version"))?
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(StateError::query("read schema version"))?;
+    match found {
+        Some(found) if found > SCHEMA_VERSION => {
+            return Err(StateError::TooNew {
+                target: path.display().to_string(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        // Later versions migrate from `found` here, step by step, in this transaction.
+        Some(_) => {}
+        None => {
+            for statement in SCHEMA_V1 {
+                sqlx::query(*statement)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StateError::query(action))?;
+            }
+            sqlx::query("INSERT INTO schema_version (singleton, version) VALUES (1, ?1)")
+                .bind(SCHEMA_VERSION)
+                .execute(&mut *tx)
+                .await
+                .map_err(StateError::query(action))?;
+        }
+    }
+    tx.commit().await.map_err(StateError::query(action))?;
+    Ok(())
+}
+
+/// Reads every session with its labels.
+async fn load(pool: &SqlitePool) -> StateResult<HashMap<String, Session>> {
+    let action = "load sessions";
+    let mut sessions = HashMap::new();
+    let rows = sqlx::query("SELECT id, agent, created_ms, updated_ms, expires_ms FROM sessions")
+        .fetch_all(pool)
+        .await
+        .map_err(StateError::query(action))?;
+    for row in rows {
+        let id: String = row.try_get(0).map_err(StateError::query(action))?;
+        let session = Session {
+            id: id.clone(),
+            agent: row.try_get(1).map_err(StateError::query(action))?,
+            labels: Vec::new(),
+            created: from_millis(row.try_get(2).map_err(StateError::query(action))?),
+            updated: from_millis(row.try_get(3).map_err(StateError::query(action))?),
+            expires: from_millis(row.try_get(4).map_err(StateError::query(action))?),
+        };
+        sessions.insert(id, session);
+    }
+    let rows = sqlx::query("SELECT session_id, label FROM session_labels ORDER BY session_id")
+        .fetch_all(pool)
+        .await
+        .map_err(StateError::query(action))?;
+    for row in rows {
+        let id: String = row.try_get(0).map_err(StateError::query(action))?;
+        let label: String = row.try_get(1).map_err(StateError::query(action))?;
+        if let Some(session) = sessions.get_mut(&id) {
+            session.labels.push(label);
+        }
+    }
+    for session in sessions.values_mut() {
+        session.labels.sort_unstable();
+        session.labels.dedup();
+    }
+    Ok(sessions)
+}
