@@ -49,7 +49,9 @@ for binary in "$lampart" "$load"; do
     [[ -x "$binary" ]] || { echo "serve.sh: $binary is missing; build without SKIP_BUILD" >&2; exit 2; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/lampart-serve-bench.XXXXXX")
+# On the project's disk, not tmpfs: the durable audit log fsyncs for real.
+mkdir -p "$root/target"
+work=$(mktemp -d "$root/target/serve-bench.XXXXXX")
 server_pid=""
 cleanup() {
     if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
