@@ -103,6 +103,8 @@ serve() {
     mkdir -p "$out"
     local audit_args=(--audit-dir "$out/audit")
     [[ "$audit" == off ]] && audit_args=(--no-audit)
+    # Made here, so it is there to read before the server has started.
+    : > "$out/server.out"
     "$lampart" serve --config "$config" --listen 127.0.0.1:0 "${audit_args[@]}" \
         > "$out/server.out" 2> "$out/server.err" &
     server_pid=$!
@@ -185,8 +187,9 @@ check() {
     fi
     local rate
     rate=$(awk -v n="$CHECK_LINES" -v a="$started" -v b="$ended" 'BEGIN { printf "%.1f", n / (b - a) }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "lampart check --workers 2" "2 workers" "$audit" \
-        "$rate" "" "" "" "" "no HTTP" >> "$work/rows.tsv"
+    # Empty fields would merge in `read`: "-" stands for "not measured".
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "lampart check --workers 2 (no HTTP)" "2 workers" "$audit" \
+        "$rate" - - - - - >> "$work/rows.tsv"
 }
 
 : > "$work/rows.tsv"
@@ -197,8 +200,10 @@ serve "audit off, 1 thread" 1 off
 check on
 check off
 
+sessions="each request in a session (session state read and written per decision)"
+[[ "$SESSIONS" == 0 ]] && sessions="no sessions"
 echo
-echo "lampart serve, $CONNECTIONS connections, $DURATION after $WARMUP warm-up, generator on $LOAD_THREADS thread(s), $(nproc) cores shared with the generator"
+echo "lampart serve, $CONNECTIONS connections, $DURATION after $WARMUP warm-up, $sessions; generator on $LOAD_THREADS thread(s), $(nproc) cores shared with the server"
 echo
 echo "| configuration | server threads | audit | decisions/s | p50 ms | p99 ms | p99.9 ms | non-200 or failed | target |"
 echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
@@ -206,3 +211,15 @@ while IFS=$'\t' read -r name threads audit rps p50 p99 p999 failed verdict; do
     rate=$(awk -v r="$rps" 'BEGIN { printf "%.0f", r }')
     echo "| $name | $threads | $audit | $rate | $p50 | $p99 | $p999 | $failed | $verdict |"
 done < "$work/rows.tsv"
+
+# The cost of HTTP over `lampart check`: the service with 2 threads against check with 2 workers.
+rate_of() {
+    awk -F '\t' -v name="$1" -v audit="$2" '$1 == name && $3 == audit { print $4 }' "$work/rows.tsv"
+}
+echo
+for audit in on off; do
+    served=$(rate_of "$( [[ $audit == on ]] && echo "durable audit, 2 threads" || echo "audit off, 2 threads")" "$audit")
+    checked=$(rate_of "lampart check --workers 2 (no HTTP)" "$audit")
+    awk -v s="$served" -v c="$checked" -v a="$audit" \
+        'BEGIN { printf "audit %s: the service (2 threads) decides %.0f%% as many requests per second as lampart check (2 workers)\n", a, 100 * s / c }'
+done
