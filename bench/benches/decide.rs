@@ -78,7 +78,7 @@ fn main() {
     if only.is_some() {
         return;
     }
-    let record = sample_record(&engine);
+    let record = sample_record();
     let duration = Duration::from_millis(if quick { 300 } else { 3000 });
     for (writers, pipelined) in [(1, false), (8, false), (1, true), (8, true)] {
         let rate = measure::audit_rate(
@@ -123,19 +123,22 @@ fn main() {
 }
 
 /// A realistic audit record: the one a one-step chain writes for the first request.
-fn sample_record(
-    engine: &std::sync::Arc<lampart::engine::Engine>,
-) -> serde_json::Map<String, serde_json::Value> {
+fn sample_record() -> serde_json::Map<String, serde_json::Value> {
     let config = lampart::config::ChainConfig::parse(
         std::path::Path::new("bench.toml"),
         &lampart_bench::cases::chain_config(1, "fresh"),
     )
     .expect("config");
-    let chain = lampart::chain::Chain::load(&config, &workspace(), std::sync::Arc::clone(engine))
-        .expect("chain");
+    let options = lampart::host::HostOptions {
+        no_audit: true,
+        default_cache_dir: Some(lampart_bench::cases::cache_dir()),
+        concurrency: 1,
+        ..lampart::host::HostOptions::default()
+    };
+    let host = lampart::host::Host::from_config(config, &workspace(), &options).expect("host");
     let request = lampart::request::Request::from_json(REQUESTS[0].1).expect("request");
     lampart::record::audit_record(
-        &chain.decide(request),
+        &host.decide(request),
         &lampart::record::Masking::none(lampart::record::AuditKey::from_bytes([0; 32])),
     )
 }

@@ -44,12 +44,12 @@
 //!   a later rule or `default = "deny"` catch the rest: a `deny` rule guarded by
 //!   `min` does not fire when the agent sends the amount as a string.
 //! * `trusted`: a JSON object mapping list names to arrays of strings or numbers.
+//! * `default`: `abstain` (the default), `allow` or `deny`: the verdict when no rule
+//!   matches.
+//!
 //! Rules apply in the `request` phase (the call) and in the `response` phase (its answer on
 //! the way back, with the call's arguments): a chain that denies by default needs a rule
 //! that lets a tool's answers through. A step's `applies-to.phases` narrows that.
-//!
-//! * `default`: `abstain` (the default), `allow` or `deny`: the verdict when no rule
-//!   matches.
 //!
 //! Unknown fields in rules and conditions are errors, and so are: an empty `name`,
 //! `tools`, `agents`, `roles`, `labels` or `scopes`; `scopes` or `reason` with the wrong effect;

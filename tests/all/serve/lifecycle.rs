@@ -173,3 +173,80 @@ fn serves_https_with_the_configured_certificate() {
     assert!(!String::from_utf8_lossy(&plain.unwrap()).contains("\"ok\""));
     assert_eq!(server.stop().code(), Some(0));
 }
+
+#[test]
+fn killed_mid_load_it_restarts_with_sessions_and_log_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(dir.path(), &taint_chain(), "");
+    let server = Arc::new(Server::start(dir.path(), &text));
+    // Taint one session before the load.
+    let read = json!({"phase": "response", "principal": {"session": "kept"},
+        "action": {"tool": "read_inbox"}, "output": {"text": "a web page"}});
+    assert_eq!(
+        server.decide(Some("alice"), &read).json()["labels"],
+        json!(["untrusted-content"])
+    );
+    let answered = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..4)
+        .map(|i| {
+            let (server, answered) = (Arc::clone(&server), Arc::clone(&answered));
+            std::thread::spawn(move || {
+                let body = json!({"phase": "response", "principal": {"session": format!("load-{i}")},
+                    "action": {"tool": "read_inbox"}, "output": {"text": "page"}});
+                loop {
+                    let answer = std::panic::catch_unwind(|| server.decide(Some("alice"), &body));
+                    match answer {
+                        Ok(answer) if answer.status == 200 => {
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    while answered.load(Ordering::Relaxed) < 50 {
+        std::thread::yield_now();
+    }
+    server.signal("KILL");
+    for client in clients {
+        client.join().unwrap();
+    }
+    let server = Arc::into_inner(server).unwrap();
+    let _ = server.stop_after_signal();
+
+    // Every answered decision was durable: the log holds at least as many, and verifies.
+    let records = audit_log(&dir.path().join("audit"));
+    assert!(records.len() > answered.load(Ordering::Relaxed));
+    let verify = crate::support::lampart(
+        &[
+            "audit",
+            "verify",
+            "--dir",
+            dir.path().join("audit").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        verify.status.success(),
+        "{}",
+        crate::support::stderr(&verify)
+    );
+    // It restarts on the same state and log, and the session is still tainted.
+    let server = Server::start_file(&dir.path().join("chain.toml"), &[]).unwrap();
+    let send = json!({"principal": {"session": "kept"}, "action": {"tool": "send_email"}});
+    assert_eq!(
+        server.decide(Some("alice"), &send).json()["verdict"],
+        "elevation-required"
+    );
+    for i in 0..4 {
+        let seen = server.operator("GET", &format!("/v1/sessions/load-{i}"));
+        assert_eq!(
+            seen.json()["labels"],
+            json!(["untrusted-content"]),
+            "{}",
+            seen.body
+        );
+    }
+    assert_eq!(server.stop().code(), Some(0));
+}
