@@ -151,7 +151,7 @@ fn prepare(service: &Service) -> Result<(crate::host::Loaded, Authenticator), St
             "[server] changed; it applies only at restart, so the running chain is kept".into(),
         );
     }
-    if format!("{:?}", config.state) != format!("{:?}", service.started.state) {
+    if config.state != service.started.state {
         return Err(
             "[state] changed; it applies only at restart, so the running chain is kept".into(),
         );
