@@ -42,6 +42,8 @@ pub struct Rule {
     pub roles: Option<Vec<String>>,
     /// Session labels; the session must carry every one, when given.
     pub labels: Option<Vec<String>>,
+    /// Labels to put on the session when the rule matches.
+    pub add_labels: Vec<String>,
     /// What the rule decides.
     pub effect: Effect,
     /// Conditions on the arguments; all must hold.
@@ -106,6 +108,8 @@ struct RawRule {
     roles: Option<Vec<String>>,
     #[serde(default)]
     labels: Option<Vec<String>>,
+    #[serde(default, rename = "add-labels")]
+    add_labels: Option<Vec<String>>,
     effect: RawEffect,
     #[serde(default)]
     scopes: Option<Vec<String>>,
@@ -222,6 +226,7 @@ fn load_rule(item: Value, trusted: &BTreeMap<String, Vec<Value>>) -> Result<Rule
     non_empty("agents", raw.agents.as_ref())?;
     non_empty("roles", raw.roles.as_ref())?;
     non_empty("labels", raw.labels.as_ref())?;
+    non_empty("add-labels", raw.add_labels.as_ref())?;
     let effect = match raw.effect {
         RawEffect::Allow | RawEffect::Require if raw.reason.is_some() => {
             return Err("`reason` is only for effect `deny`".to_owned());
@@ -252,6 +257,7 @@ fn load_rule(item: Value, trusted: &BTreeMap<String, Vec<Value>>) -> Result<Rule
         agents: raw.agents,
         roles: raw.roles,
         labels: raw.labels,
+        add_labels: raw.add_labels.unwrap_or_default(),
         effect,
         when,
     })

@@ -57,10 +57,12 @@ fn decision_of(rule: &Rule, input: &Input) -> Decision {
         Effect::Deny(reason) => (Decision::deny(reason.clone()), "denies"),
         Effect::Require(scopes) => (Decision::require(scopes.clone()), "requires scopes for"),
     };
-    decision.with_finding(Finding::info(
-        "tool-rules.match",
-        format!("rule `{}` {verb} tool `{}`", rule.name, input.tool()),
-    ))
+    decision
+        .with_finding(Finding::info(
+            "tool-rules.match",
+            format!("rule `{}` {verb} tool `{}`", rule.name, input.tool()),
+        ))
+        .with_labels(rule.add_labels.iter().cloned())
 }
 
 /// Whether one condition holds; a missing argument or a value of the wrong type makes

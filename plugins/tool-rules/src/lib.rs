@@ -14,6 +14,9 @@
 //!   - `roles` (array, optional, default any): the principal must hold at least one;
 //!   - `labels` (array, optional): the session must carry every one of these labels
 //!     (taint tracking: e.g. a side effect after the session read `untrusted-content`);
+//!   - `add-labels` (array, optional): labels to put on the session when the rule
+//!     matches (e.g. `untrusted-content` on the answer of a tool that reads mail or web
+//!     pages), whatever its effect;
 //!   - `effect` (required): `"allow"`, `"deny"` or `"require"`;
 //!   - `scopes` (array, required for and only for `require`): the scopes to require;
 //!   - `reason` (string, only for `deny`; default ``denied by rule `NAME` ``);

@@ -125,6 +125,32 @@ fn session_labels_gate_a_rule() {
 }
 
 #[test]
+fn a_matching_rule_adds_labels() {
+    let s = settings(json!([
+        {"name": "inbox", "tools": ["read_inbox"], "add-labels": ["untrusted-content", "mail"],
+         "effect": "allow"},
+        {"name": "send", "tools": ["send_*"], "effect": "allow"}
+    ]));
+    let read = run(&s, &Input::builder("read_inbox").build());
+    assert!(read.is_allow());
+    assert_eq!(
+        read.labels,
+        vec!["untrusted-content".to_owned(), "mail".to_owned()]
+    );
+    assert!(
+        run(&s, &Input::builder("send_email").build())
+            .labels
+            .is_empty()
+    );
+    assert_eq!(
+        load_err(&settings(
+            json!([{"name": "r", "tools": ["*"], "add-labels": [], "effect": "allow"}])
+        )),
+        "setting `rules`: rule 1 (`r`): `add-labels` must not be empty"
+    );
+}
+
+#[test]
 fn tool_globs() {
     let s = settings(
         json!([{"name": "fs", "tools": ["fs.*", "read_?ile"], "effect": "deny",
