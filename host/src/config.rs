@@ -70,6 +70,13 @@ pub struct ChainConfig {
     /// `lampart serve`: where session state is kept. Not part of the chain's revision.
     #[serde(default, skip_serializing)]
     pub state: Option<crate::state::StateSection>,
+    /// `lampart serve`: MCP servers proxied at `/mcp/{name}`. Not part of the chain's
+    /// revision.
+    #[serde(default, skip_serializing)]
+    pub upstream: Vec<crate::mcp::config::UpstreamSection>,
+    /// `lampart mcp`: the agent a stdio proxy acts for. Not part of the chain's revision.
+    #[serde(default, skip_serializing)]
+    pub mcp: Option<crate::mcp::config::McpSection>,
 }
 
 /// `[chain]`: how verdicts combine.
@@ -544,6 +551,7 @@ impl ChainConfig {
                 size.0
             ));
         }
+        crate::mcp::config::check_upstreams(&self.upstream)?;
         if self.step.is_empty() {
             return Err(
                 "the chain has no `[[step]]`: with no plugin nothing is inspected or decided"

@@ -17,6 +17,7 @@ pub mod digest;
 pub mod engine;
 pub mod files;
 pub mod host;
+pub mod mcp;
 pub mod private_dir;
 pub mod record;
 pub mod request;

@@ -7,6 +7,7 @@ mod contract;
 mod docs;
 mod engine;
 mod hostile;
+mod mcp;
 mod serve;
 mod stream;
 mod support;

@@ -87,6 +87,10 @@ pub enum CredentialId {
         /// The `sub` claim.
         subject: Option<String>,
     },
+    /// No credential: the identity a local `lampart mcp` proxy was configured with, by
+    /// where it came from (`flag`, `env` or `config`). Only the user who runs the proxy
+    /// can set it, and the proxy speaks only to the agent that started it.
+    Local(&'static str),
 }
 
 impl fmt::Display for CredentialId {
@@ -100,6 +104,7 @@ impl fmt::Display for CredentialId {
                 Escaped(issuer),
                 Escaped(subject.as_deref().unwrap_or_default())
             ),
+            CredentialId::Local(source) => write!(f, "local:{source}"),
         }
     }
 }

@@ -1,10 +1,11 @@
-//! The command line: `check`, `serve`, `audit` and `plugin`.
+//! The command line: `check`, `serve`, `mcp`, `keys`, `audit` and `plugin`.
 
 mod audit;
 mod check;
 mod input;
 mod keys;
 pub mod logging;
+mod mcp;
 mod plugin;
 mod serve;
 mod text;
@@ -50,6 +51,9 @@ enum Command {
     /// Make API keys for `lampart serve`.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Relay MCP between a client and a server it starts (stdio): every tool call and every
+    /// result passes the chain.
+    Mcp(mcp::McpArgs),
 }
 
 /// Runs a parsed command line.
@@ -60,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(command) => plugin::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Keys(command) => keys::run(command),
+        Command::Mcp(args) => mcp::run(args),
     }
 }
 

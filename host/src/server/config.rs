@@ -100,11 +100,12 @@ fn yes() -> bool {
 }
 
 /// Durations written as humantime text (`"10s"`, `"1m 30s"`), never zero.
-mod humantime_serde_compat {
+pub(crate) mod humantime_serde_compat {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer};
 
+    /// A positive duration written like `10s` or `2m 30s`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
         let duration = humantime::parse_duration(&text).map_err(|e| {

@@ -11,17 +11,43 @@ use serde_json::{Value, json};
 
 use super::Service;
 use super::error::ApiError;
+use crate::audit::Receipt;
 use crate::auth::Identity;
+use crate::chain::Decision;
 use crate::record;
 use crate::request::Request;
 use crate::state::{SessionId, StateError};
+
+/// A decision made, recorded and applied to its session.
+#[derive(Debug)]
+pub struct Decided {
+    /// The chain's decision.
+    pub decision: Decision,
+    /// Where the audit log holds its record, when the service keeps one.
+    pub receipt: Option<Receipt>,
+}
 
 /// Decides on one request made by `identity` and answers what `check` prints for it.
 pub async fn decide(
     service: &Service,
     identity: &Identity,
-    mut request: Request,
+    request: Request,
 ) -> Result<Value, ApiError> {
+    let decided = decide_recorded(service, identity, request).await?;
+    Ok(record::decision_output(
+        &decided.decision,
+        decided.receipt.as_ref().map(|r| (r.seq, r.hash.as_str())),
+    ))
+}
+
+/// Decides on one request made by `identity`: the session's labels in, the decision
+/// recorded durably, the session's new labels stored. Every transport (the HTTP API, the
+/// MCP proxy) decides through this.
+pub async fn decide_recorded(
+    service: &Service,
+    identity: &Identity,
+    mut request: Request,
+) -> Result<Decided, ApiError> {
     let agent = request.principal.agent.clone();
     let session = match request.principal.session.as_str() {
         "" => None,
@@ -74,10 +100,7 @@ pub async fn decide(
             .await
             .map_err(|e| state_error(service, e))?;
     }
-    Ok(record::decision_output(
-        &decision,
-        receipt.as_ref().map(|r| (r.seq, r.hash.as_str())),
-    ))
+    Ok(Decided { decision, receipt })
 }
 
 /// The answer for a failed session store operation: 403 for a session another agent owns,

@@ -156,6 +156,11 @@ fn prepare(service: &Service) -> Result<(crate::host::Loaded, Authenticator), St
             "[state] changed; it applies only at restart, so the running chain is kept".into(),
         );
     }
+    if config.upstream != service.started.upstream {
+        return Err(
+            "[[upstream]] changed; it applies only at restart, so the running chain is kept".into(),
+        );
+    }
     let auth =
         Authenticator::load(config.auth.as_ref(), loaded.base_dir()).map_err(|e| e.to_string())?;
     Ok((loaded, auth))

@@ -54,6 +54,7 @@ pub fn router(service: Arc<Service>) -> Router {
             Arc::clone(&service),
             observe,
         ))
+        .merge(crate::mcp::http::routes(&service))
         .with_state(service)
 }
 
@@ -96,7 +97,7 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// The credential's identity, or 401 (counted by reason).
-fn authenticate(service: &Service, headers: &HeaderMap) -> Result<Identity, ApiError> {
+pub(crate) fn authenticate(service: &Service, headers: &HeaderMap) -> Result<Identity, ApiError> {
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
     service
         .auth

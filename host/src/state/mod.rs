@@ -163,6 +163,16 @@ impl Store {
         Ok(Store { inner, ttl })
     }
 
+    /// A store kept in this process's memory only, for state that need not outlive the
+    /// process (one `lampart mcp` proxy serves one agent run).
+    pub async fn memory(session_ttl: Duration) -> StateResult<Store> {
+        let inner = Inner::Sqlite(Arc::new(SqliteStore::memory(session_ttl).await?));
+        Ok(Store {
+            inner,
+            ttl: session_ttl,
+        })
+    }
+
     /// Which backend the store uses.
     pub fn backend(&self) -> Backend {
         match self.inner {

@@ -126,6 +126,34 @@ impl SqliteStore {
         })
     }
 
+    /// A store in this process's memory only: the state of one `lampart mcp` proxy, which
+    /// lives as long as the agent run it serves. Nothing is written to disk.
+    pub(crate) async fn memory(ttl: Duration) -> StateResult<SqliteStore> {
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true);
+        // One connection that never closes: an in-memory database lives as long as it.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|source| StateError::Connect {
+                target: ":memory:".into(),
+                source,
+            })?;
+        migrate(&pool, Path::new(":memory:")).await?;
+        Ok(SqliteStore {
+            pool,
+            ttl_ms: session::duration_millis(ttl),
+            cache: RwLock::new(HashMap::new()),
+            writer: tokio::sync::Mutex::new(()),
+            lock: Mutex::new(None),
+        })
+    }
+
     pub(crate) async fn ping(&self) -> StateResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
