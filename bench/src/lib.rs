@@ -15,6 +15,7 @@
 
 pub mod cases;
 pub mod load;
+pub mod mcp_load;
 pub mod measure;
 pub mod peers;
 pub mod report;

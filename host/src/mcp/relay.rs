@@ -890,6 +890,9 @@ impl Shared {
                 }
                 ServerNotification::ProgressNotification(progress)
             }
+            // It names a request by the upstream session's id, which means nothing (or
+            // another request) in the agent's session.
+            ServerNotification::CancelledNotification(_) => return,
             other => other,
         };
         let _ = agent.send_notification(notification).await;

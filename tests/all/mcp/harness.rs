@@ -51,7 +51,7 @@ pub fn python_script(name: &str) -> PathBuf {
 }
 
 /// The test chain: an inspector redacts the deploy key in `get_secret`'s answer, another
-/// labels the session `untrusted-content` after `read_inbox`; tool-rules then requires
+/// redacts a social security number in `send_email`'s arguments, a third labels the session `untrusted-content` after `read_inbox`; tool-rules then requires
 /// `email:external` for `send_email`, denies `echo` of the text `forbidden`, and allows the
 /// rest of the peer's tools and listings.
 pub fn chain() -> String {
@@ -65,6 +65,13 @@ plugin = {inspector}
 applies-to = {{ tools = ["get_secret"], phases = ["response"] }}
 [step.settings]
 redactions = '[{{"location": "/content/0/text", "find": "AKIAIOSFODNN7EXAMPLE", "replacement": "[REDACTED:aws-key]"}}]'
+
+[[step]]
+name = "redact-ssn"
+plugin = {inspector}
+applies-to = {{ tools = ["send_email"], phases = ["request"] }}
+[step.settings]
+redactions = '[{{"location": "/body", "find": "123-45-6789", "replacement": "[REDACTED:ssn]"}}]'
 
 [[step]]
 name = "mail-is-untrusted"

@@ -51,7 +51,7 @@ fn rust_client_and_server() {
         let before = call(
             &client,
             "send_email",
-            json!({"to": "a@example.com", "subject": "s", "body": "b"}),
+            json!({"to": "a@example.com", "subject": "s", "body": "SSN 123-45-6789"}),
         )
         .await
         .unwrap();
@@ -77,19 +77,26 @@ fn rust_client_and_server() {
         vec![
             json!({"tool": "echo", "args": {"text": "hello"}}),
             json!({"tool": "get_secret", "args": {}}),
-            json!({"tool": "send_email", "args": {"to": "a@example.com", "subject": "s", "body": "b"}}),
+            json!({"tool": "send_email", "args": {"to": "a@example.com", "subject": "s", "body": "SSN [REDACTED:ssn]"}}),
             json!({"tool": "read_inbox", "args": {}}),
         ]
     );
     // The audit log against the server's log: every call allowed in the request phase
-    // reached the server, and nothing else did.
+    // reached the server, and nothing else did; the redacted one is marked so.
     let records = audit_log(&dir.path().join("audit"));
-    let allowed: Vec<Value> = records
+    let allowed: Vec<&Value> = records
         .iter()
         .filter(|r| r["phase"] == "request" && r["verdict"] == "allow")
-        .map(|r| json!({"tool": r["tool"], "args": r["args"]}))
         .collect();
-    assert_eq!(allowed, reached);
+    let tools = |list: Vec<&Value>| list.iter().map(|r| r["tool"].clone()).collect::<Vec<_>>();
+    assert_eq!(tools(allowed.clone()), tools(reached.iter().collect()));
+    assert_eq!(
+        allowed
+            .iter()
+            .map(|r| r["redacted"] == true)
+            .collect::<Vec<_>>(),
+        vec![false, false, true, false]
+    );
     let held = records
         .iter()
         .find(|r| r["verdict"] == "elevation-required")
