@@ -8,6 +8,7 @@
 //! headers = { Authorization = "Bearer …" }   # sent with every request to it
 //! tools = ["read_inbox", "send_*"]       # the only tools agents may call (default: all)
 //! timeout = "60s"                        # longest wait for one answer
+//! max-sessions = 256                     # MCP sessions open at once through it
 //!
 //! [mcp]                                  # `lampart mcp`: who the agent is
 //! agent = "mail-assistant"
@@ -49,6 +50,18 @@ pub struct UpstreamSection {
     /// The longest wait for one answer.
     #[serde(default = "default_timeout", with = "humantime_serde_compat")]
     pub timeout: Duration,
+    /// The most MCP sessions open at once through this upstream (each holds a session with
+    /// the server); a new one beyond it is refused with 503. Idle sessions close after five
+    /// minutes.
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+}
+
+/// The most MCP sessions open at once through one upstream, unless configured.
+pub const DEFAULT_MAX_SESSIONS: usize = 256;
+
+fn default_max_sessions() -> usize {
+    DEFAULT_MAX_SESSIONS
 }
 
 /// `[mcp]`: the agent a `lampart mcp` stdio proxy acts for, and what it may reach.
@@ -128,6 +141,12 @@ pub fn check_upstreams(upstreams: &[UpstreamSection]) -> Result<(), String> {
         if upstreams[..i].iter().any(|u| u.name == upstream.name) {
             return Err(format!(
                 "[[upstream]] `{}` is named twice; names must be unique",
+                upstream.name
+            ));
+        }
+        if upstream.max_sessions == 0 {
+            return Err(format!(
+                "[[upstream]] `{}`: `max-sessions` must be at least 1",
                 upstream.name
             ));
         }

@@ -29,6 +29,7 @@ use crate::server::routes::authenticate;
 pub fn routes<S: Clone + Send + Sync + 'static>(service: &Arc<Service>) -> Router<S> {
     let mut router = Router::new();
     for upstream in &service.started.upstream {
+        let sessions = Arc::new(LocalSessionManager::default());
         let factory_service = Arc::clone(service);
         let spec = upstream.clone();
         // Every request is authenticated, so the Host check against DNS rebinding (meant for
@@ -53,15 +54,42 @@ pub fn routes<S: Clone + Send + Sync + 'static>(service: &Arc<Service>) -> Route
                     },
                 ))
             },
-            Arc::new(LocalSessionManager::default()),
+            Arc::clone(&sessions),
             config,
         );
-        router = router.route_service(&format!("/mcp/{}", upstream.name), mcp);
+        let limit = upstream.max_sessions;
+        router = router.merge(
+            Router::new()
+                .route_service(&format!("/mcp/{}", upstream.name), mcp)
+                .layer(middleware::from_fn(move |request: Request, next: Next| {
+                    let sessions = Arc::clone(&sessions);
+                    async move { session_limit(&sessions, limit, request, next).await }
+                })),
+        );
     }
     router.layer(middleware::from_fn_with_state(
         Arc::clone(service),
         agent_only,
     ))
+}
+
+/// Refuses a request that would open an MCP session (one without a session id) when the
+/// upstream already has `limit` open.
+async fn session_limit(
+    sessions: &LocalSessionManager,
+    limit: usize,
+    request: Request,
+    next: Next,
+) -> Response {
+    let opens = !request.headers().contains_key("mcp-session-id");
+    if opens && sessions.sessions.read().await.len() >= limit {
+        return ApiError::unavailable(
+            "too-many-sessions",
+            format!("{limit} MCP sessions are open through this upstream, the most it takes; close one or try again later"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Authenticates the request and hands the identity on; counts it as the other routes are.

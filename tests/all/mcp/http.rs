@@ -184,3 +184,38 @@ fn python_client_and_server() {
     assert_eq!(answers[0]["initialized"]["server"], "python-mcp-peer");
     check_script(&answers, &peer_log(&log));
 }
+
+/// An upstream's `max-sessions`: one more MCP session is refused with 503 until one closes;
+/// requests in open sessions go on.
+#[test]
+fn session_limit() {
+    let dir = TempDir::new().unwrap();
+    let log = dir.path().join("peer.log");
+    let peer = HttpPeer::start(&[&rust_peer()], &log);
+    let server = Server::start(
+        dir.path(),
+        &(config(dir.path(), &chain(), "")
+            + &upstream("mail", &peer.url, "30s")
+            + "max-sessions = 1\n"),
+    );
+    let base = format!("http://{}/mcp/mail", server.addr);
+    runtime().block_on(async {
+        let first = http_client(&base, &key("alice").0).await;
+        let initialize = json!({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        })
+        .to_string();
+        let headers = [
+            ("accept".to_owned(), "application/json, text/event-stream".to_owned()),
+            ("content-type".to_owned(), "application/json".to_owned()),
+            bearer("bob"),
+        ];
+        let second = server.call("POST", "/mcp/mail", &headers, &initialize);
+        assert_eq!(second.status, 503, "{}", second.body);
+        assert!(second.body.contains("too-many-sessions"));
+        let still = call(&first, "echo", json!({"text": "still open"})).await.unwrap();
+        assert_eq!(text(&still), "still open");
+        first.cancel().await.unwrap();
+    });
+}
