@@ -185,3 +185,42 @@ fn mixed_peers() {
         vec![json!({"tool": "echo", "args": {"text": "from rust"}})]
     );
 }
+
+/// `tools/list` passes the response phase: an inspector that finds a poisoned tool
+/// description withholds the list, and the agent gets an error naming the finding.
+#[test]
+fn poisoned_tool_list() {
+    let dir = TempDir::new().unwrap();
+    let config = stdio_config(dir.path(), "30s");
+    let text_config = std::fs::read_to_string(&config).unwrap();
+    let poisoned = format!(
+        "[[step]]\nname = \"tool-poisoning\"\nplugin = {}\napplies-to = {{ tools = [\"tools/list\"], phases = [\"response\"] }}\n[step.settings]\nfindings = '[{{\"rule\": \"tool-poisoning\", \"severity\": \"critical\", \"message\": \"a tool description gives the model orders\", \"location\": \"/tools/1/description\"}}]'\n\n",
+        crate::support::toml_path(&crate::support::plugin("scripted-inspector"))
+    );
+    std::fs::write(
+        &config,
+        text_config.replacen("[[step]]", &(poisoned + "[[step]]"), 1),
+    )
+    .unwrap();
+    let log = dir.path().join("peer.log");
+    let peer = rust_peer();
+    runtime().block_on(async {
+        let client = stdio_client(proxy_command(&config, &log, &[&peer])).await;
+        let refused = client
+            .peer()
+            .list_all_tools()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("withheld") && refused.contains("tool-poisoning"),
+            "{refused}"
+        );
+        // Calls are decided on their own and go on.
+        let hello = call(&client, "echo", json!({"text": "hello"}))
+            .await
+            .unwrap();
+        assert_eq!(text(&hello), "hello");
+        client.cancel().await.unwrap();
+    });
+}
