@@ -55,6 +55,16 @@ use crate::request::{Action, Phase, Principal, Request, ToolOutput};
 use crate::server::Service;
 use crate::server::decide::decide_recorded;
 
+/// Takes the answer a forwarded request must have, or gives back what came instead.
+macro_rules! pick {
+    ($variant:ident) => {
+        |answer| match answer {
+            ServerResult::$variant(result) => Ok(result),
+            other => Err(Box::new(other)),
+        }
+    };
+}
+
 /// The `_meta` key under which refusals carry the decision, for clients that read it.
 pub const META_KEY: &str = "dev.lampart/decision";
 
@@ -207,16 +217,21 @@ impl Shared {
         Ok(peer)
     }
 
-    /// Sends `request` to the upstream and waits for its answer, relaying progress and
-    /// cancellation; a failure is recorded in the audit log.
-    async fn forward(
+    /// Sends `request` to the upstream and waits for its answer, which `pick` takes apart,
+    /// relaying progress and cancellation; a failure, or an answer of the wrong kind, is an
+    /// error, recorded in the audit log.
+    async fn forward<T>(
         self: &Arc<Self>,
         caller: &Identity,
         request: ClientRequest,
         context: &RequestContext<RoleServer>,
-    ) -> Result<ServerResult, McpError> {
+        pick: impl FnOnce(ServerResult) -> Result<T, Box<ServerResult>>,
+    ) -> Result<T, McpError> {
         let method = request.method().to_owned();
-        let result = self.forward_quietly(request, context).await;
+        let result = self
+            .forward_quietly(request, context)
+            .await
+            .and_then(|answer| pick(answer).map_err(|other| unexpected(&method, &other)));
         if let Err(error) = &result {
             self.note(
                 caller,
@@ -423,17 +438,10 @@ impl Shared {
         }
         let args = decision.redacted.clone().unwrap_or(args);
         params.arguments = args.as_object().cloned();
-        let answer = self
-            .forward(
-                &caller,
-                ClientRequest::CallToolRequest(CallToolRequest::new(params)),
-                &context,
-            )
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        let result = self
+            .forward(&caller, request, &context, pick!(CallToolResult))
             .await?;
-        let result = match answer {
-            ServerResult::CallToolResult(result) => result,
-            other => return Err(unexpected("tools/call", &other)),
-        };
         let output = to_json(&result)?;
         let decision = self
             .decide(
@@ -466,13 +474,10 @@ impl Shared {
             params,
             ..Default::default()
         };
-        let answer = self
-            .forward(&caller, ClientRequest::ListToolsRequest(request), &context)
+        let request = ClientRequest::ListToolsRequest(request);
+        let mut list = self
+            .forward(&caller, request, &context, pick!(ListToolsResult))
             .await?;
-        let mut list = match answer {
-            ServerResult::ListToolsResult(list) => list,
-            other => return Err(unexpected("tools/list", &other)),
-        };
         list.tools.retain(|tool| self.tools.admits(&tool.name));
         self.inspect(&caller, "tools/list", json!({}), list).await
     }
@@ -571,16 +576,6 @@ fn error_result(text: String, decision: Option<&Decision>) -> CallToolResult {
     serde_json::from_value(result).expect("a text tool result is a CallToolResult")
 }
 
-/// The answer a forwarded request must have, or an error naming what came instead.
-macro_rules! expect {
-    ($method:expr, $answer:expr, $variant:ident) => {
-        match $answer {
-            ServerResult::$variant(result) => Ok(result),
-            other => Err(unexpected($method, &other)),
-        }
-    };
-}
-
 impl ServerHandler for Relay {
     fn get_info(&self) -> InitializeResult {
         self.0
@@ -625,15 +620,11 @@ impl ServerHandler for Relay {
 
     async fn ping(&self, context: RequestContext<RoleServer>) -> Result<(), McpError> {
         let caller = self.0.caller(&context)?;
-        let answer = self
-            .0
-            .forward(
-                &caller,
-                ClientRequest::PingRequest(PingRequest::default()),
-                &context,
-            )
-            .await?;
-        expect!("ping", answer, EmptyResult).map(|_| ())
+        let request = ClientRequest::PingRequest(PingRequest::default());
+        self.0
+            .forward(&caller, request, &context, pick!(EmptyResult))
+            .await
+            .map(|_| ())
     }
 
     async fn complete(
@@ -643,8 +634,9 @@ impl ServerHandler for Relay {
     ) -> Result<CompleteResult, McpError> {
         let caller = self.0.caller(&context)?;
         let request = ClientRequest::CompleteRequest(CompleteRequest::new(params));
-        let answer = self.0.forward(&caller, request, &context).await?;
-        expect!("completion/complete", answer, CompleteResult)
+        self.0
+            .forward(&caller, request, &context, pick!(CompleteResult))
+            .await
     }
 
     async fn set_level(
@@ -654,8 +646,10 @@ impl ServerHandler for Relay {
     ) -> Result<(), McpError> {
         let caller = self.0.caller(&context)?;
         let request = ClientRequest::SetLevelRequest(SetLevelRequest::new(params));
-        let answer = self.0.forward(&caller, request, &context).await?;
-        expect!("logging/setLevel", answer, EmptyResult).map(|_| ())
+        self.0
+            .forward(&caller, request, &context, pick!(EmptyResult))
+            .await
+            .map(|_| ())
     }
 
     async fn get_prompt(
@@ -666,8 +660,10 @@ impl ServerHandler for Relay {
         let caller = self.0.caller(&context)?;
         let args = json!({ "name": params.name, "arguments": params.arguments });
         let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
-        let answer = self.0.forward(&caller, request, &context).await?;
-        let result: GetPromptResult = expect!("prompts/get", answer, GetPromptResult)?;
+        let result: GetPromptResult = self
+            .0
+            .forward(&caller, request, &context, pick!(GetPromptResult))
+            .await?;
         self.0
             .inspect(&caller, "prompts/get", args, result)
             .await
@@ -684,15 +680,10 @@ impl ServerHandler for Relay {
             params,
             ..Default::default()
         };
-        let answer = self
-            .0
-            .forward(
-                &caller,
-                ClientRequest::ListPromptsRequest(request),
-                &context,
-            )
-            .await?;
-        expect!("prompts/list", answer, ListPromptsResult)
+        let request = ClientRequest::ListPromptsRequest(request);
+        self.0
+            .forward(&caller, request, &context, pick!(ListPromptsResult))
+            .await
     }
 
     async fn list_resources(
@@ -705,15 +696,10 @@ impl ServerHandler for Relay {
             params,
             ..Default::default()
         };
-        let answer = self
-            .0
-            .forward(
-                &caller,
-                ClientRequest::ListResourcesRequest(request),
-                &context,
-            )
-            .await?;
-        expect!("resources/list", answer, ListResourcesResult)
+        let request = ClientRequest::ListResourcesRequest(request);
+        self.0
+            .forward(&caller, request, &context, pick!(ListResourcesResult))
+            .await
     }
 
     async fn list_resource_templates(
@@ -726,19 +712,15 @@ impl ServerHandler for Relay {
             params,
             ..Default::default()
         };
-        let answer = self
-            .0
+        let request = ClientRequest::ListResourceTemplatesRequest(request);
+        self.0
             .forward(
                 &caller,
-                ClientRequest::ListResourceTemplatesRequest(request),
+                request,
                 &context,
+                pick!(ListResourceTemplatesResult),
             )
-            .await?;
-        expect!(
-            "resources/templates/list",
-            answer,
-            ListResourceTemplatesResult
-        )
+            .await
     }
 
     async fn read_resource(
@@ -749,8 +731,10 @@ impl ServerHandler for Relay {
         let caller = self.0.caller(&context)?;
         let args = json!({ "uri": params.uri });
         let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
-        let answer = self.0.forward(&caller, request, &context).await?;
-        let result: ReadResourceResult = expect!("resources/read", answer, ReadResourceResult)?;
+        let result: ReadResourceResult = self
+            .0
+            .forward(&caller, request, &context, pick!(ReadResourceResult))
+            .await?;
         self.0
             .inspect(&caller, "resources/read", args, result)
             .await
@@ -764,8 +748,10 @@ impl ServerHandler for Relay {
     ) -> Result<(), McpError> {
         let caller = self.0.caller(&context)?;
         let request = ClientRequest::SubscribeRequest(SubscribeRequest::new(params));
-        let answer = self.0.forward(&caller, request, &context).await?;
-        expect!("resources/subscribe", answer, EmptyResult).map(|_| ())
+        self.0
+            .forward(&caller, request, &context, pick!(EmptyResult))
+            .await
+            .map(|_| ())
     }
 
     async fn unsubscribe(
@@ -775,8 +761,10 @@ impl ServerHandler for Relay {
     ) -> Result<(), McpError> {
         let caller = self.0.caller(&context)?;
         let request = ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(params));
-        let answer = self.0.forward(&caller, request, &context).await?;
-        expect!("resources/unsubscribe", answer, EmptyResult).map(|_| ())
+        self.0
+            .forward(&caller, request, &context, pick!(EmptyResult))
+            .await
+            .map(|_| ())
     }
 
     async fn call_tool(
@@ -804,11 +792,10 @@ impl ServerHandler for Relay {
         context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, McpError> {
         let caller = self.0.caller(&context)?;
-        let answer = self
-            .0
-            .forward(&caller, ClientRequest::CustomRequest(request), &context)
-            .await?;
-        expect!("a custom request", answer, CustomResult)
+        let request = ClientRequest::CustomRequest(request);
+        self.0
+            .forward(&caller, request, &context, pick!(CustomResult))
+            .await
     }
 
     async fn on_progress(

@@ -197,3 +197,39 @@ fn http_upstream_down() {
         "{events:?}"
     );
 }
+
+/// Malformed JSON-RPC from the server: the call it answered badly gets an error, and the
+/// session goes on.
+#[test]
+fn malformed_server_messages() {
+    let dir = TempDir::new().unwrap();
+    let config = stdio_config(dir.path(), "3s");
+    let log = dir.path().join("peer.log");
+    let python = std::path::PathBuf::from("python3");
+    let script = python_script("malformed_server.py");
+    runtime().block_on(async {
+        let client = stdio_client(proxy_command(
+            &config,
+            &log,
+            &[python.as_path(), script.as_path()],
+        ))
+        .await;
+        let bad = call(&client, "echo", json!({"text": "first"}))
+            .await
+            .unwrap_err();
+        assert!(
+            bad.contains("did not answer") || bad.contains("something else"),
+            "{bad}"
+        );
+        let good = call(&client, "echo", json!({"text": "second"}))
+            .await
+            .unwrap();
+        assert_eq!(text(&good), "second");
+        client.cancel().await.unwrap();
+    });
+    assert!(
+        audit_log(&dir.path().join("audit"))
+            .iter()
+            .any(|r| r["event"] == "mcp.upstream-error")
+    );
+}
