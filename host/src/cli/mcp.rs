@@ -112,7 +112,7 @@ pub fn run(args: McpArgs) -> anyhow::Result<ExitCode> {
     }
     match outcome {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(message) => bail!("lampart mcp: {message}"),
+        Err(message) => bail!(message),
     }
 }
 
