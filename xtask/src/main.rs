@@ -260,7 +260,7 @@ fn mcp_demo() -> Result<(), String> {
         let text = result["content"][0]["text"].as_str().unwrap_or_default();
         println!("{outcome} {tool:<11} ({what})");
         for line in text.lines() {
-            println!("          {line}");
+            println!("{}", format!("          {line}").trim_end());
         }
     }
     drop(stdin);

@@ -540,20 +540,15 @@ async fn cancel(peer: &Peer<RoleClient>, id: RequestId) {
 
 /// Why a decision refused, for the model to read and adapt to.
 fn refusal_text(decision: &Decision) -> String {
-    let mut text = decision.reason.to_string();
-    let missing = decision.missing_scopes();
-    if !missing.is_empty() {
-        text.push_str(&format!(
-            ". It needs the privilege{} {} for this task: ask the operator to grant {} to this agent, quoting decision {}, then try again",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
-            if missing.len() == 1 { "it" } else { "them" },
+    let reason = decision.reason.to_string();
+    match decision.missing_scopes().len() {
+        0 => format!("{reason} (decision {})", decision.id),
+        n => format!(
+            "{reason}. Ask the operator to grant {} to this agent for this task, quoting decision {}; then try again",
+            if n == 1 { "it" } else { "them" },
             decision.id,
-        ));
-    } else {
-        text.push_str(&format!(" (decision {})", decision.id));
+        ),
     }
-    text
 }
 
 fn decision_meta(decision: &Decision) -> Value {
