@@ -13,7 +13,9 @@
 # on" is the durable log as shipped (every decision fsynced, two per call: request and
 # response), "audit off" is `--no-audit`.
 #
-# Client, proxy and server share the machine's cores: run it on a quiet machine.
+# Client, proxy and server share the machine's cores: run it on a quiet machine. The work
+# directory (configs, audit logs) is made under target/, on the project's disk, not tmpfs, so
+# the audit log's fsyncs are real.
 #
 # Environment (all optional):
 #   CALLS=5000 WARMUP=200   timed calls per setup, and untimed calls before them

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! lampart-mcp-load [--calls 5000] [--warmup 200] [--audit both|on|off]
-//!                  [--lampart PATH] [--peer PATH] [--plugin PATH]
+//!                  [--lampart PATH] [--peer PATH] [--plugin PATH] [--work-in DIR]
 //! ```
 //!
 //! Runs stdio direct, stdio through `lampart mcp`, HTTP direct and HTTP through
@@ -42,6 +42,10 @@ struct Args {
     /// The tool-rules plugin [default: dist/plugins/tool_rules.wasm in the workspace].
     #[arg(long)]
     plugin: Option<PathBuf>,
+    /// Where the work directory (configs, audit logs) is made; on the disk whose fsyncs
+    /// are to be measured, not a tmpfs [default: target/ in the workspace].
+    #[arg(long)]
+    work_in: Option<PathBuf>,
 }
 
 /// The audit settings the proxied setups run with.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
             Audit::Off => vec![false],
             Audit::Both => vec![true, false],
         },
+        work_in: absolute(args.work_in.unwrap_or_else(|| root.join("target"))),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -86,6 +86,9 @@ pub struct Options {
     /// The audit settings the proxied setups run with: `true` for the durable log, `false`
     /// for `--no-audit`; each proxied setup runs once per entry.
     pub audit: Vec<bool>,
+    /// Where the work directory (configs, audit logs, state, logs) is made: on a real disk,
+    /// not a tmpfs, or the audit log's fsyncs cost nothing.
+    pub work_in: PathBuf,
 }
 
 /// How the client reaches the server.
@@ -166,8 +169,8 @@ pub async fn run(options: &Options) -> anyhow::Result<Vec<Measurement>> {
     lampart::mcp::upstream::install_crypto_provider();
     let work = tempfile::Builder::new()
         .prefix("lampart-mcp-load.")
-        .tempdir()
-        .context("making a work directory")?;
+        .tempdir_in(&options.work_in)
+        .with_context(|| format!("making a work directory in {}", options.work_in.display()))?;
     let mut runs = Runs {
         options,
         work: work.path(),
