@@ -2,8 +2,8 @@
 //!
 //! - `demo`: install the wasm target if missing, build the plugins and the host, and run the
 //!   demo requests through the demo chain, then verify the audit log it wrote;
-//! - `mcp-demo`: the same builds and the example MCP server, then a scripted mail assistant
-//!   talks MCP through `lampart mcp` to that server (`examples/mcp/`);
+//! - `mcp-demo`: build the plugins, and the host and the example MCP server (debug), then a
+//!   scripted mail assistant talks MCP through `lampart mcp` to that server (`examples/mcp/`);
 //! - `test`: the same builds, and the Python virtual environment of the MCP peers
 //!   (`tests/mcp/python/`, at `target/mcp-venv`, made again only when their
 //!   `requirements.txt` changed; without Python, a warning and their tests skip), then every
@@ -178,25 +178,20 @@ fn mcp_demo() -> Result<(), String> {
     use std::process::Stdio;
 
     plugins()?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "lampart",
-        "-p",
-        "lampart-mcp-peer",
-    ]))?;
-    let release = root().join("target").join("release");
+    // The test build's binaries: three calls need no optimised build, and the test suite
+    // has built these already.
+    run(cargo().args(["build", "-p", "lampart", "-p", "lampart-mcp-peer"]))?;
+    let built = root().join("target").join("debug");
     let config = root().join("examples").join("mcp").join("chain.toml");
     println!(
         "\n$ lampart mcp --config examples/mcp/chain.toml -- lampart-mcp-peer   (driven by a scripted agent)"
     );
-    let mut proxy = Command::new(release.join("lampart"))
+    let mut proxy = Command::new(built.join("lampart"))
         .arg("mcp")
         .arg("--config")
         .arg(&config)
         .arg("--")
-        .arg(release.join("lampart-mcp-peer"))
+        .arg(built.join("lampart-mcp-peer"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -269,7 +264,7 @@ fn mcp_demo() -> Result<(), String> {
         return Err(format!("lampart mcp failed with {status}"));
     }
     println!("\n$ lampart audit verify --config examples/mcp/chain.toml");
-    run(Command::new(release.join("lampart"))
+    run(Command::new(built.join("lampart"))
         .args(["audit", "verify", "--config"])
         .arg(&config))
 }
