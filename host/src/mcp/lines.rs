@@ -12,16 +12,18 @@ use rmcp::RoleServer;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::Mutex;
 
-/// The longest line read: a message over it is refused like a malformed one.
+/// The longest line kept: a longer message is read to its end without being kept, and
+/// refused like a malformed one.
 pub const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// Newline-delimited JSON-RPC over a reader and a writer, answering malformed messages.
 pub struct LineTransport<R, W> {
-    lines: Lines<BufReader<R>>,
+    input: BufReader<R>,
     out: Arc<Mutex<W>>,
+    max_line: usize,
 }
 
 impl<R, W> LineTransport<R, W>
@@ -32,8 +34,49 @@ where
     /// A transport reading `input` and writing `output`.
     pub fn new(input: R, output: W) -> Self {
         LineTransport {
-            lines: BufReader::new(input).lines(),
+            input: BufReader::new(input),
             out: Arc::new(Mutex::new(output)),
+            max_line: MAX_LINE,
+        }
+    }
+
+    /// The same transport, keeping lines of at most `max_line` bytes.
+    pub fn with_max_line(mut self, max_line: usize) -> Self {
+        self.max_line = max_line;
+        self
+    }
+
+    /// The next line without its newline: `None` at the end of the input, `Err(length)` for
+    /// a line over the limit (consumed, not kept).
+    async fn next_line(&mut self) -> std::io::Result<Option<Result<Vec<u8>, usize>>> {
+        let mut line = Vec::new();
+        let mut length = 0;
+        loop {
+            let available = self.input.fill_buf().await?;
+            if available.is_empty() {
+                return Ok((length > 0).then(|| self.kept(line, length)));
+            }
+            let (chunk, end) = match available.iter().position(|&b| b == b'\n') {
+                Some(at) => (&available[..at], Some(at + 1)),
+                None => (available, None),
+            };
+            length += chunk.len();
+            if length <= self.max_line {
+                line.extend_from_slice(chunk);
+            }
+            let consumed = end.unwrap_or(chunk.len());
+            self.input.consume(consumed);
+            if end.is_some() {
+                return Ok(Some(self.kept(line, length)));
+            }
+        }
+    }
+
+    fn kept(&self, line: Vec<u8>, length: usize) -> Result<Vec<u8>, usize> {
+        if length <= self.max_line {
+            Ok(line)
+        } else {
+            Err(length)
         }
     }
 }
@@ -92,32 +135,28 @@ where
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
         loop {
-            let line = match self.lines.next_line().await {
-                Ok(Some(line)) => line,
+            let line = match self.next_line().await {
+                Ok(Some(Ok(line))) => line,
+                Ok(Some(Err(length))) => {
+                    let problem = format!(
+                        "a message of {length} bytes is over the limit of {} bytes",
+                        self.max_line
+                    );
+                    reject(&self.out, "{}", problem).await;
+                    continue;
+                }
                 Ok(None) => return None,
                 Err(e) => {
                     tracing::warn!(error = %e, "reading from the client failed");
                     return None;
                 }
             };
-            if line.trim().is_empty() {
+            if line.trim_ascii().is_empty() {
                 continue;
             }
-            if line.len() > MAX_LINE {
-                reject(
-                    &self.out,
-                    "{}",
-                    format!(
-                        "a message of {} bytes is over the limit of {MAX_LINE}",
-                        line.len()
-                    ),
-                )
-                .await;
-                continue;
-            }
-            match serde_json::from_str::<RxJsonRpcMessage<RoleServer>>(&line) {
+            match serde_json::from_slice::<RxJsonRpcMessage<RoleServer>>(&line) {
                 Ok(message) => return Some(message),
-                Err(e) => reject(&self.out, &line, e.to_string()).await,
+                Err(e) => reject(&self.out, &String::from_utf8_lossy(&line), e.to_string()).await,
             }
         }
     }
@@ -134,7 +173,7 @@ mod tests {
     async fn exchange(input: &str) -> (Vec<Value>, usize) {
         let (mut client, server) = tokio::io::duplex(1 << 16);
         let (read, write) = tokio::io::split(server);
-        let mut transport = LineTransport::new(read, write);
+        let mut transport = LineTransport::new(read, write).with_max_line(200);
         client.write_all(input.as_bytes()).await.unwrap();
         client.shutdown().await.unwrap();
         let mut received = 0;
@@ -169,5 +208,24 @@ mod tests {
         assert_eq!(answers[0]["id"], Value::Null);
         assert_eq!(answers[1]["error"]["code"], -32600);
         assert_eq!(answers[1]["id"], 7);
+    }
+
+    #[tokio::test]
+    async fn an_over_long_line_is_refused_and_the_next_one_read() {
+        let long = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}\n",
+            "x".repeat(1000)
+        );
+        let input = long + "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n";
+        let (answers, received) = exchange(&input).await;
+        assert_eq!(received, 1, "the short ping");
+        assert_eq!(answers.len(), 1, "{answers:?}");
+        assert_eq!(answers[0]["error"]["code"], -32600);
+        assert!(
+            answers[0]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("over the limit of 200 bytes")
+        );
     }
 }

@@ -164,20 +164,14 @@ impl Shared {
         let presented = context
             .extensions
             .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Identity>())
-            .cloned();
+            .and_then(|parts| parts.extensions.get::<Identity>());
         let bound = match presented {
             Some(identity) => self.identity.get_or_init(|| identity.clone()),
             None => self.identity.get().ok_or_else(|| {
                 McpError::invalid_request("no authenticated agent for this MCP session", None)
             })?,
         };
-        if let Some(identity) = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Identity>())
-            && identity.credential != bound.credential
-        {
+        if presented.is_some_and(|identity| identity.credential != bound.credential) {
             return Err(McpError::invalid_request(
                 "this MCP session was opened with another credential",
                 None,
@@ -362,8 +356,28 @@ impl Shared {
         }
     }
 
-    /// Passes a result through the response phase as `tool`: the result, as redacted, or an
-    /// error when the chain refuses it.
+    /// Passes a result through the response phase as `tool`: the result, as redacted, or
+    /// the decision that refused it.
+    async fn pass_back<T: Serialize + DeserializeOwned>(
+        &self,
+        caller: &Identity,
+        tool: &str,
+        args: Value,
+        result: T,
+    ) -> Result<Result<T, Decision>, McpError> {
+        let output = to_json(&result)?;
+        let request = self.request(caller, Phase::Response, tool, args, Some(output));
+        let decision = self.decide(caller, request).await?;
+        if decision.verdict != Verdict::Allow {
+            return Ok(Err(decision));
+        }
+        match decision.redacted {
+            None => Ok(Ok(result)),
+            Some(redacted) => from_json(redacted).map(Ok),
+        }
+    }
+
+    /// As [`Shared::pass_back`], with a refusal as a JSON-RPC error.
     async fn inspect<T: Serialize + DeserializeOwned>(
         &self,
         caller: &Identity,
@@ -371,26 +385,11 @@ impl Shared {
         args: Value,
         result: T,
     ) -> Result<T, McpError> {
-        let output = to_json(&result)?;
-        let decision = self
-            .decide(
-                caller,
-                self.request(caller, Phase::Response, tool, args, Some(output)),
-            )
-            .await?;
-        match decision.verdict {
-            Verdict::Allow => match decision.redacted {
-                None => Ok(result),
-                Some(redacted) => from_json(redacted),
-            },
-            Verdict::Deny | Verdict::ElevationRequired => Err(McpError::internal_error(
-                format!(
-                    "Lampart withheld the answer of `{tool}`: {}",
-                    refusal_text(&decision)
-                ),
-                Some(decision_meta(&decision)),
-            )),
-        }
+        self.pass_back(caller, tool, args, result)
+            .await?
+            .map_err(|decision| {
+                McpError::internal_error(withheld(tool, &decision), Some(decision_meta(&decision)))
+            })
     }
 
     async fn call_tool(
@@ -442,26 +441,10 @@ impl Shared {
         let result = self
             .forward(&caller, request, &context, pick!(CallToolResult))
             .await?;
-        let output = to_json(&result)?;
-        let decision = self
-            .decide(
-                &caller,
-                self.request(&caller, Phase::Response, &tool, args, Some(output)),
-            )
-            .await?;
-        match decision.verdict {
-            Verdict::Allow => match decision.redacted {
-                None => Ok(result),
-                Some(redacted) => from_json(redacted),
-            },
-            Verdict::Deny | Verdict::ElevationRequired => Ok(error_result(
-                format!(
-                    "Lampart withheld the answer of `{tool}`: {}",
-                    refusal_text(&decision)
-                ),
-                Some(&decision),
-            )),
-        }
+        Ok(self
+            .pass_back(&caller, &tool, args, result)
+            .await?
+            .unwrap_or_else(|decision| error_result(withheld(&tool, &decision), Some(&decision))))
     }
 
     async fn list_tools(
@@ -536,6 +519,14 @@ async fn cancel(peer: &Peer<RoleClient>, id: RequestId) {
     let _ = peer
         .send_notification(ClientNotification::CancelledNotification(notification))
         .await;
+}
+
+/// What the agent is told when the chain refuses a tool's answer.
+fn withheld(tool: &str, decision: &Decision) -> String {
+    format!(
+        "Lampart withheld the answer of `{tool}`: {}",
+        refusal_text(decision)
+    )
 }
 
 /// Why a decision refused, for the model to read and adapt to.

@@ -92,18 +92,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        // One connection: reads are served from memory and writes take turns anyway.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(|source| StateError::Connect {
-                target: path.display().to_string(),
-                source,
-            })?;
+        let pool = one_connection(options, &path.display().to_string()).await?;
         let store = async {
             migrate(&pool, &path).await?;
             let cache = load(&pool).await?;
@@ -132,18 +121,8 @@ impl SqliteStore {
         let options = SqliteConnectOptions::new()
             .in_memory(true)
             .foreign_keys(true);
-        // One connection that never closes: an in-memory database lives as long as it.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(|source| StateError::Connect {
-                target: ":memory:".into(),
-                source,
-            })?;
+        // The connection never closes, and an in-memory database lives as long as it.
+        let pool = one_connection(options, ":memory:").await?;
         migrate(&pool, Path::new(":memory:")).await?;
         Ok(SqliteStore {
             pool,
@@ -412,6 +391,22 @@ impl SqliteStore {
 
 /// Runs a write in its own task, so that it finishes, cache included, even if the caller
 /// stops waiting.
+/// A pool of one connection that is never closed for idleness or age: reads are served
+/// from memory and writes take turns anyway.
+async fn one_connection(options: SqliteConnectOptions, target: &str) -> StateResult<SqlitePool> {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await
+        .map_err(|source| StateError::Connect {
+            target: target.to_owned(),
+            source,
+        })
+}
+
 async fn spawn<T: Send + 'static>(
     write: impl Future<Output = StateResult<T>> + Send + 'static,
 ) -> StateResult<T> {

@@ -141,6 +141,20 @@ pub fn proxy_command(config: &Path, log: &Path, server: &[&Path]) -> tokio::proc
     command
 }
 
+/// The Python client's arguments for a stdio server started through `lampart mcp`.
+pub fn through_proxy(config: &Path, server: &[&Path]) -> Vec<String> {
+    let mut args = vec![
+        "--".to_owned(),
+        env!("CARGO_BIN_EXE_lampart").to_owned(),
+        "mcp".to_owned(),
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--".to_owned(),
+    ];
+    args.extend(server.iter().map(|p| p.display().to_string()));
+    args
+}
+
 /// A runtime for the in-process client.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -126,16 +126,8 @@ fn python_client_and_server() {
     let dir = TempDir::new().unwrap();
     let config = stdio_config(dir.path(), "30s");
     let log = dir.path().join("peer.log");
-    let target = vec![
-        "--".to_owned(),
-        env!("CARGO_BIN_EXE_lampart").to_owned(),
-        "mcp".to_owned(),
-        "--config".to_owned(),
-        config.display().to_string(),
-        "--".to_owned(),
-        python.display().to_string(),
-        python_script("peer_server.py").display().to_string(),
-    ];
+    let server = python_script("peer_server.py");
+    let target = through_proxy(&config, &[python.as_path(), server.as_path()]);
     let answers = python_client(&python, &target, &script(), &[("MCP_PEER_LOG", &log)]);
     assert_eq!(answers[0]["initialized"]["server"], "python-mcp-peer");
     check_script(&answers, &peer_log(&log));
@@ -149,15 +141,7 @@ fn mixed_peers() {
     let dir = TempDir::new().unwrap();
     let config = stdio_config(dir.path(), "30s");
     let log = dir.path().join("peer.log");
-    let target = vec![
-        "--".to_owned(),
-        env!("CARGO_BIN_EXE_lampart").to_owned(),
-        "mcp".to_owned(),
-        "--config".to_owned(),
-        config.display().to_string(),
-        "--".to_owned(),
-        rust_peer().display().to_string(),
-    ];
+    let target = through_proxy(&config, &[rust_peer().as_path()]);
     let answers = python_client(&python, &target, &script(), &[("MCP_PEER_LOG", &log)]);
     check_script(&answers, &peer_log(&log));
 
