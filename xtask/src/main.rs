@@ -1,7 +1,8 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
-//! - `demo`: install the wasm target if missing, build the plugins and the host, and run the
-//!   demo requests through the demo chain, then verify the audit log it wrote;
+//! - `demo [--debug]`: install the wasm target if missing, build the plugins and the host
+//!   (optimised, or with `--debug` the test build's binary), and run the demo requests
+//!   through the demo chain, then verify the audit log it wrote;
 //! - `mcp-demo`: build the plugins, and the host and the example MCP server (debug), then a
 //!   scripted mail assistant talks MCP through `lampart mcp` to that server (`examples/mcp/`);
 //! - `test`: the same builds, and the Python virtual environment of the MCP peers
@@ -33,13 +34,13 @@ fn main() -> ExitCode {
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     let result = match task.as_str() {
-        "demo" => demo(),
+        "demo" => demo(&rest),
         "mcp-demo" => mcp_demo(),
         "test" => test(&rest),
         "plugins" => plugins().map(|_| ()),
         "bench" => bench(&rest),
         _ => Err(
-            "usage: cargo xtask <demo | mcp-demo | test [cargo test args] | plugins | bench>"
+            "usage: cargo xtask <demo [--debug] | mcp-demo | test [cargo test args] | plugins | bench>"
                 .to_string(),
         ),
     };
@@ -118,10 +119,20 @@ fn plugins() -> Result<PathBuf, String> {
     Ok(dist)
 }
 
-fn demo() -> Result<(), String> {
+fn demo(extra: &[String]) -> Result<(), String> {
+    let debug = match extra {
+        [] => false,
+        [flag] if flag == "--debug" => true,
+        _ => return Err(format!("demo takes only `--debug`, not `{}`", extra.join(" "))),
+    };
     plugins()?;
-    run(cargo().args(["build", "--release", "-p", "lampart"]))?;
-    let lampart = root().join("target").join("release").join("lampart");
+    let lampart = if debug {
+        run(cargo().args(["build", "-p", "lampart"]))?;
+        root().join("target").join("debug").join("lampart")
+    } else {
+        run(cargo().args(["build", "--release", "-p", "lampart"]))?;
+        root().join("target").join("release").join("lampart")
+    };
     let config = root().join("examples").join("demo").join("chain.toml");
     let requests = root().join("examples").join("demo").join("requests.jsonl");
     println!(
