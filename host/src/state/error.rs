@@ -18,6 +18,12 @@ pub enum StateError {
         /// The agent that owns it.
         owner: String,
     },
+    /// A record with this id is stored already.
+    #[error("`{}` is stored already", Escaped(id))]
+    Duplicate {
+        /// The id.
+        id: String,
+    },
     /// A session id is not acceptable.
     #[error(transparent)]
     SessionId(#[from] SessionIdError),

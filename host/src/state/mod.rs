@@ -52,12 +52,15 @@
 //!   one row per label, so that a union is an `INSERT … ON CONFLICT DO NOTHING` in either
 //!   backend.
 //!
+//! - version 2 adds `elevations(id PRIMARY KEY, agent, session_id, task NULL, scopes (a JSON
+//!   list), justification, ttl_ms, state, decision, decided_by, reason, created_ms,
+//!   decided_ms, expires_ms, ended_ms, ended_by)`: one row per request for privileges, from
+//!   `pending` through `granted` to `expired` or `revoked` (see [`Elevation`]). Rows are
+//!   kept after they close, as the history operators list. SQLite keeps the granted ones in
+//!   memory too, so a decision reads its grants without SQL; PostgreSQL reads them with one
+//!   indexed query.
+//!
 //! Later tables follow the same shape, each added by a migration step:
-//! - elevation grants: `grants(id, agent, session_id NULL, task NULL, scope, granted_by,
-//!   created_ms, expires_ms)`, a grant bound to an agent and optionally narrowed to a
-//!   session or a task, purged like sessions by expiry;
-//! - pending elevation requests: `elevation_requests(id, agent, session_id, task, scope,
-//!   state, created_ms, decided_ms, decided_by)`;
 //! - agent quarantines: `quarantines(agent PRIMARY KEY, reason, until_ms, by)`, which every
 //!   replica must enforce: read on PostgreSQL with the session in the same query, and on
 //!   SQLite through the cache;
@@ -65,6 +68,7 @@
 //!   KEY (agent, name, window_start_ms))`, incremented by an upsert (`count = count + 1`).
 
 mod config;
+mod elevation;
 mod error;
 mod postgres;
 mod session;
@@ -85,6 +89,9 @@ pub use config::{
     BackendConfig, DEFAULT_DIR, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCHEMA, DEFAULT_TTL, DatabaseUrl,
     PostgresConfig, StateSection, UrlSource,
 };
+pub use elevation::{
+    Changed, Elevation, ElevationFilter, ElevationState, Transition, expire as expire_elevation,
+};
 pub use error::StateError;
 pub use session::{MAX_SESSION_ID_BYTES, Session, SessionId, SessionIdError};
 pub use sqlite::DB_FILE;
@@ -93,7 +100,7 @@ use postgres::PgStore;
 use sqlite::SqliteStore;
 
 /// The schema version this code writes and the newest it can open.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A result of the state store.
 pub type StateResult<T> = Result<T, StateError>;
@@ -261,6 +268,89 @@ impl Store {
         match &self.inner {
             Inner::Sqlite(s) => s.purge_expired(now).await,
             Inner::Postgres(p) => p.purge_expired(now).await,
+        }
+    }
+
+    /// Stores a new elevation; [`StateError::Duplicate`] if its id is taken.
+    pub async fn insert_elevation(&self, elevation: &Elevation) -> StateResult<()> {
+        match &self.inner {
+            Inner::Sqlite(s) => s.insert_elevation(elevation).await,
+            Inner::Postgres(p) => p.insert_elevation(elevation).await,
+        }
+    }
+
+    /// The elevations granting scopes to a decision of `agent` in `session` about `task` at
+    /// `now`: granted, not expired, and bound to that session and to that task or to none.
+    /// On SQLite this is served from memory.
+    pub async fn grants(
+        &self,
+        agent: &str,
+        session: &SessionId,
+        task: Option<&str>,
+        now: SystemTime,
+    ) -> StateResult<Vec<Elevation>> {
+        match &self.inner {
+            Inner::Sqlite(s) => Ok(s.grants(agent, session.as_str(), task, now)),
+            Inner::Postgres(p) => p.grants(agent, session.as_str(), task, now).await,
+        }
+    }
+
+    /// The elevation with this id, in whatever state.
+    pub async fn elevation(&self, id: &str) -> StateResult<Option<Elevation>> {
+        match &self.inner {
+            Inner::Sqlite(s) => s.elevation(id).await,
+            Inner::Postgres(p) => p.elevation(id).await,
+        }
+    }
+
+    /// Up to `limit` elevations the filter shows at `now`, newest first.
+    pub async fn elevations(
+        &self,
+        filter: &ElevationFilter,
+        now: SystemTime,
+        limit: usize,
+    ) -> StateResult<Vec<Elevation>> {
+        match &self.inner {
+            Inner::Sqlite(s) => s.elevations(filter, now, limit).await,
+            Inner::Postgres(p) => p.elevations(filter, now, limit).await,
+        }
+    }
+
+    /// Applies `change` to elevation `id` at `now` if its state allows (atomic: of two
+    /// concurrent changes, one at most succeeds).
+    pub async fn transition(
+        &self,
+        id: &str,
+        change: &Transition,
+        now: SystemTime,
+    ) -> StateResult<Changed> {
+        match &self.inner {
+            Inner::Sqlite(s) => s.transition(id, change, now).await,
+            Inner::Postgres(p) => p.transition(id, change, now).await,
+        }
+    }
+
+    /// Applies `change` (a revocation) to every open elevation of `agent`, or only to those
+    /// bound to `task`. Returns the elevations it changed.
+    pub async fn revoke_all(
+        &self,
+        agent: &str,
+        task: Option<&str>,
+        change: &Transition,
+        now: SystemTime,
+    ) -> StateResult<Vec<Elevation>> {
+        match &self.inner {
+            Inner::Sqlite(s) => s.revoke_all(agent, task, change, now).await,
+            Inner::Postgres(p) => p.revoke_all(agent, task, change, now).await,
+        }
+    }
+
+    /// Marks every open elevation past its `expires` at `now` as expired, and returns them
+    /// (each once, even with replicas sweeping at the same time).
+    pub async fn expire_elevations(&self, now: SystemTime) -> StateResult<Vec<Elevation>> {
+        match &self.inner {
+            Inner::Sqlite(s) => s.expire_elevations(now).await,
+            Inner::Postgres(p) => p.expire_elevations(now).await,
         }
     }
 

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 
 use super::config::{PostgresConfig, UrlSource, redact};
+use super::elevation::{self, Changed, Elevation, ElevationFilter, Transition};
 use super::error::StateError;
 use super::session::{self, Plan, Session, SessionId, from_millis, to_millis};
 use super::{SCHEMA_VERSION, StateResult};
@@ -30,6 +31,30 @@ const SCHEMA_V1: &[&str] = &[
         label TEXT NOT NULL,
         PRIMARY KEY (session_id, label)
     )",
+];
+
+/// The tables schema version 2 adds: elevations (see [`super::elevation`]).
+const SCHEMA_V2: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS elevations (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        task TEXT,
+        scopes TEXT NOT NULL,
+        justification TEXT NOT NULL,
+        ttl_ms BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        decided_by TEXT,
+        reason TEXT,
+        created_ms BIGINT NOT NULL,
+        decided_ms BIGINT,
+        expires_ms BIGINT NOT NULL,
+        ended_ms BIGINT,
+        ended_by TEXT
+    )",
+    "CREATE INDEX IF NOT EXISTS elevations_by_agent ON elevations (agent, state)",
+    "CREATE INDEX IF NOT EXISTS elevations_by_state ON elevations (state, expires_ms)",
 ];
 
 /// A session with its labels, as one consistent read.
@@ -206,6 +231,179 @@ impl PgStore {
         Ok(purged)
     }
 
+    /// See [`Store::insert_elevation`](super::Store::insert_elevation).
+    pub(crate) async fn insert_elevation(&self, elevation: &Elevation) -> StateResult<()> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(StateError::query("record elevation"))?;
+        if write_elevation(&mut conn, elevation, false).await? == 0 {
+            return Err(StateError::Duplicate {
+                id: elevation.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The grants in force for a decision: one query.
+    pub(crate) async fn grants(
+        &self,
+        agent: &str,
+        session: &str,
+        task: Option<&str>,
+        now: SystemTime,
+    ) -> StateResult<Vec<Elevation>> {
+        let action = "read grants";
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM elevations WHERE agent = $1 AND session_id = $2
+                AND state = 'granted' AND expires_ms > $3",
+            elevation::COLUMNS
+        )))
+        .bind(agent)
+        .bind(session)
+        .bind(to_millis(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StateError::query(action))?;
+        let mut grants = Vec::new();
+        for row in rows {
+            let elevation = decode_elevation(&row).map_err(StateError::query(action))?;
+            if elevation.applies(agent, session, task, now) {
+                grants.push(elevation);
+            }
+        }
+        Ok(grants)
+    }
+
+    pub(crate) async fn elevation(&self, id: &str) -> StateResult<Option<Elevation>> {
+        let action = "read elevation";
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM elevations WHERE id = $1",
+            elevation::COLUMNS
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StateError::query(action))?;
+        row.map(|row| decode_elevation(&row).map_err(StateError::query(action)))
+            .transpose()
+    }
+
+    pub(crate) async fn elevations(
+        &self,
+        filter: &ElevationFilter,
+        now: SystemTime,
+        limit: usize,
+    ) -> StateResult<Vec<Elevation>> {
+        let action = "list elevations";
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM elevations WHERE ($1::text IS NULL OR agent = $1)
+             ORDER BY created_ms DESC, id DESC",
+            elevation::COLUMNS
+        )))
+        .bind(filter.agent.as_deref())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StateError::query(action))?;
+        let mut found = Vec::new();
+        for row in rows {
+            let elevation = decode_elevation(&row).map_err(StateError::query(action))?;
+            if filter.shows(&elevation, now) {
+                found.push(elevation);
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// See [`Store::transition`](super::Store::transition): the row locked, changed and
+    /// written in one transaction.
+    pub(crate) async fn transition(
+        &self,
+        id: &str,
+        change: &Transition,
+        now: SystemTime,
+    ) -> StateResult<Changed> {
+        let action = "record elevation";
+        let mut tx = self.pool.begin().await.map_err(StateError::query(action))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM elevations WHERE id = $1 FOR UPDATE",
+            elevation::COLUMNS
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StateError::query(action))?;
+        let Some(row) = row else {
+            return Ok(Changed::Missing);
+        };
+        let mut elevation = decode_elevation(&row).map_err(StateError::query(action))?;
+        if !change.apply(&mut elevation, now) {
+            return Ok(Changed::No(elevation));
+        }
+        write_elevation(&mut tx, &elevation, true).await?;
+        tx.commit().await.map_err(StateError::query(action))?;
+        Ok(Changed::Yes(elevation))
+    }
+
+    /// See [`Store::revoke_all`](super::Store::revoke_all).
+    pub(crate) async fn revoke_all(
+        &self,
+        agent: &str,
+        task: Option<&str>,
+        change: &Transition,
+        now: SystemTime,
+    ) -> StateResult<Vec<Elevation>> {
+        self.apply_open(Some(agent), task, false, |e| change.apply(e, now))
+            .await
+    }
+
+    /// See [`Store::expire_elevations`](super::Store::expire_elevations).
+    pub(crate) async fn expire_elevations(&self, now: SystemTime) -> StateResult<Vec<Elevation>> {
+        self.apply_open(None, None, true, |e| elevation::expire(e, now))
+            .await
+    }
+
+    /// Locks the open elevations of `agent` (all agents when `None`) bound to `task` (any
+    /// when `None`), applies `change` to each, and writes those it changed: one transaction.
+    /// With `skip_locked`, rows another replica holds are skipped (it is changing them);
+    /// otherwise they are waited for, so that a revocation misses nothing.
+    async fn apply_open(
+        &self,
+        agent: Option<&str>,
+        task: Option<&str>,
+        skip_locked: bool,
+        mut change: impl FnMut(&mut Elevation) -> bool,
+    ) -> StateResult<Vec<Elevation>> {
+        let action = "record elevations";
+        let mut tx = self.pool.begin().await.map_err(StateError::query(action))?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM elevations WHERE state IN ('pending', 'granted')
+                AND ($1::text IS NULL OR agent = $1) AND ($2::text IS NULL OR task = $2)
+             FOR UPDATE{}",
+            elevation::COLUMNS,
+            if skip_locked { " SKIP LOCKED" } else { "" }
+        )))
+        .bind(agent)
+        .bind(task)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StateError::query(action))?;
+        let mut changed = Vec::new();
+        for row in rows {
+            let mut elevation = decode_elevation(&row).map_err(StateError::query(action))?;
+            if change(&mut elevation) {
+                write_elevation(&mut tx, &elevation, true).await?;
+                changed.push(elevation);
+            }
+        }
+        tx.commit().await.map_err(StateError::query(action))?;
+        Ok(changed)
+    }
+
     pub(crate) async fn close(&self) {
         self.pool.close().await;
     }
@@ -325,6 +523,67 @@ fn resolve_env(var: &str) -> StateResult<String> {
     }
 }
 
+async fn run_all(
+    tx: &mut PgConnection,
+    statements: &[&'static str],
+    action: &'static str,
+) -> StateResult<()> {
+    for statement in statements {
+        sqlx::query(*statement)
+            .execute(&mut *tx)
+            .await
+            .map_err(StateError::query(action))?;
+    }
+    Ok(())
+}
+
+fn decode_elevation(row: &PgRow) -> Result<Elevation, sqlx::Error> {
+    elevation::Row::read(row)?.into_elevation()
+}
+
+/// Writes every column of `elevation`'s row: inserts it, or with `replace`, overwrites it.
+async fn write_elevation(
+    tx: &mut PgConnection,
+    elevation: &Elevation,
+    replace: bool,
+) -> StateResult<u64> {
+    let row = elevation::Row::of(elevation);
+    let conflict = if replace {
+        "ON CONFLICT (id) DO UPDATE SET ttl_ms = excluded.ttl_ms, state = excluded.state,
+            decided_by = excluded.decided_by, reason = excluded.reason,
+            decided_ms = excluded.decided_ms, expires_ms = excluded.expires_ms,
+            ended_ms = excluded.ended_ms, ended_by = excluded.ended_by"
+    } else {
+        "ON CONFLICT (id) DO NOTHING"
+    };
+    let written = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO elevations ({}) VALUES
+            ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) {conflict}",
+        elevation::COLUMNS
+    )))
+    .bind(row.id)
+    .bind(row.agent)
+    .bind(row.session_id)
+    .bind(row.task)
+    .bind(row.scopes)
+    .bind(row.justification)
+    .bind(row.ttl_ms)
+    .bind(row.state)
+    .bind(row.decision)
+    .bind(row.decided_by)
+    .bind(row.reason)
+    .bind(row.created_ms)
+    .bind(row.decided_ms)
+    .bind(row.expires_ms)
+    .bind(row.ended_ms)
+    .bind(row.ended_by)
+    .execute(&mut *tx)
+    .await
+    .map_err(StateError::query("record elevation"))?
+    .rows_affected();
+    Ok(written)
+}
+
 /// Creates the schema and its tables, or checks that its version is one this code knows.
 /// One transaction, serialised between replicas by an advisory lock, so that replicas
 /// starting together do not race to create the same tables.
@@ -369,15 +628,20 @@ async fn migrate(pool: &PgPool, schema: &str, target: &str) -> StateResult<()> {
                 known: SCHEMA_VERSION,
             });
         }
-        // Later versions migrate from `found` here, step by step, in this transaction.
-        Some(_) => {}
-        None => {
-            for statement in SCHEMA_V1 {
-                sqlx::query(*statement)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StateError::query(action))?;
+        Some(found) => {
+            // Each later version's tables, from the one after `found`.
+            if found < 2 {
+                run_all(&mut tx, SCHEMA_V2, action).await?;
             }
+            sqlx::query("UPDATE schema_version SET version = $1")
+                .bind(SCHEMA_VERSION)
+                .execute(&mut *tx)
+                .await
+                .map_err(StateError::query(action))?;
+        }
+        None => {
+            run_all(&mut tx, SCHEMA_V1, action).await?;
+            run_all(&mut tx, SCHEMA_V2, action).await?;
             sqlx::query("INSERT INTO schema_version (singleton, version) VALUES (1, $1)")
                 .bind(SCHEMA_VERSION)
                 .execute(&mut *tx)

@@ -290,7 +290,7 @@ async fn a_postgres_store_from_a_newer_version_is_refused() {
             err,
             StateError::TooNew {
                 found: 7,
-                known: 1,
+                known: SCHEMA_VERSION,
                 ..
             }
         ),

@@ -11,11 +11,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
+use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
+use super::elevation::Changed;
+use super::elevation::{self, Elevation, ElevationFilter, ElevationState, Transition};
 use super::error::StateError;
 use super::session::{self, Plan, Session, SessionId, from_millis, to_millis};
 use super::{SCHEMA_VERSION, StateResult};
@@ -44,12 +47,38 @@ const SCHEMA_V1: &[&str] = &[
     ) WITHOUT ROWID",
 ];
 
+/// The tables schema version 2 adds: elevations (see [`super::elevation`]).
+const SCHEMA_V2: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS elevations (
+        id TEXT PRIMARY KEY NOT NULL,
+        agent TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        task TEXT,
+        scopes TEXT NOT NULL,
+        justification TEXT NOT NULL,
+        ttl_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        decided_by TEXT,
+        reason TEXT,
+        created_ms INTEGER NOT NULL,
+        decided_ms INTEGER,
+        expires_ms INTEGER NOT NULL,
+        ended_ms INTEGER,
+        ended_by TEXT
+    )",
+    "CREATE INDEX IF NOT EXISTS elevations_by_agent ON elevations (agent, state)",
+    "CREATE INDEX IF NOT EXISTS elevations_by_state ON elevations (state, expires_ms)",
+];
+
 /// A SQLite store, exclusive to this process.
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
     ttl_ms: i64,
     /// Every session in the file, expired or not (expired ones are as if absent).
     cache: RwLock<HashMap<String, Session>>,
+    /// Every elevation stored as granted, by agent: what decisions read their grants from.
+    granted: RwLock<HashMap<String, Vec<Elevation>>>,
     /// Held by the one write in progress, from reading the cache to updating it.
     writer: tokio::sync::Mutex<()>,
     /// The locked state directory; released by [`SqliteStore::close`] or when dropped.
@@ -96,11 +125,12 @@ impl SqliteStore {
         let store = async {
             migrate(&pool, &path).await?;
             let cache = load(&pool).await?;
-            Ok::<_, StateError>(cache)
+            let granted = load_granted(&pool).await?;
+            Ok::<_, StateError>((cache, granted))
         }
         .await;
-        let cache = match store {
-            Ok(cache) => cache,
+        let (cache, granted) = match store {
+            Ok(loaded) => loaded,
             Err(e) => {
                 pool.close().await;
                 return Err(e);
@@ -110,6 +140,7 @@ impl SqliteStore {
             pool,
             ttl_ms: session::duration_millis(ttl),
             cache: RwLock::new(cache),
+            granted: RwLock::new(granted),
             writer: tokio::sync::Mutex::new(()),
             lock: Mutex::new(Some(lock)),
         })
@@ -128,6 +159,7 @@ impl SqliteStore {
             pool,
             ttl_ms: session::duration_millis(ttl),
             cache: RwLock::new(HashMap::new()),
+            granted: RwLock::new(HashMap::new()),
             writer: tokio::sync::Mutex::new(()),
             lock: Mutex::new(None),
         })
@@ -378,6 +410,229 @@ impl SqliteStore {
         .await
     }
 
+    /// See [`Store::insert_elevation`](super::Store::insert_elevation).
+    pub(crate) async fn insert_elevation(
+        self: &Arc<Self>,
+        elevation: &Elevation,
+    ) -> StateResult<()> {
+        let store = Arc::clone(self);
+        let elevation = elevation.clone();
+        spawn(async move {
+            let _writer = store.writer.lock().await;
+            let action = "record elevation";
+            let mut tx = store
+                .pool
+                .begin()
+                .await
+                .map_err(StateError::query(action))?;
+            let exists = sqlx::query("SELECT 1 FROM elevations WHERE id = ?1")
+                .bind(&elevation.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StateError::query(action))?;
+            if exists.is_some() {
+                return Err(StateError::Duplicate {
+                    id: elevation.id.clone(),
+                });
+            }
+            write_elevation(&mut tx, &elevation).await?;
+            tx.commit().await.map_err(StateError::query(action))?;
+            store.cache_grant(&elevation);
+            Ok(())
+        })
+        .await
+    }
+
+    /// The grants in force for a decision: served from memory.
+    pub(crate) fn grants(
+        &self,
+        agent: &str,
+        session: &str,
+        task: Option<&str>,
+        now: SystemTime,
+    ) -> Vec<Elevation> {
+        let granted = self.granted.read().unwrap_or_else(PoisonError::into_inner);
+        granted
+            .get(agent)
+            .map(|all| {
+                all.iter()
+                    .filter(|e| e.applies(agent, session, task, now))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) async fn elevation(&self, id: &str) -> StateResult<Option<Elevation>> {
+        let action = "read elevation";
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM elevations WHERE id = ?1",
+            elevation::COLUMNS
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StateError::query(action))?;
+        row.map(|row| decode_elevation(&row).map_err(StateError::query(action)))
+            .transpose()
+    }
+
+    pub(crate) async fn elevations(
+        &self,
+        filter: &ElevationFilter,
+        now: SystemTime,
+        limit: usize,
+    ) -> StateResult<Vec<Elevation>> {
+        let action = "list elevations";
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM elevations WHERE (?1 IS NULL OR agent = ?1)
+             ORDER BY created_ms DESC, id DESC",
+            elevation::COLUMNS
+        )))
+        .bind(filter.agent.as_deref())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StateError::query(action))?;
+        let mut found = Vec::new();
+        for row in rows {
+            let elevation = decode_elevation(&row).map_err(StateError::query(action))?;
+            if filter.shows(&elevation, now) {
+                found.push(elevation);
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// See [`Store::transition`](super::Store::transition).
+    pub(crate) async fn transition(
+        self: &Arc<Self>,
+        id: &str,
+        change: &Transition,
+        now: SystemTime,
+    ) -> StateResult<Changed> {
+        let store = Arc::clone(self);
+        let id = id.to_owned();
+        let change = change.clone();
+        spawn(async move {
+            let _writer = store.writer.lock().await;
+            let Some(mut elevation) = store.elevation(&id).await? else {
+                return Ok(Changed::Missing);
+            };
+            if !change.apply(&mut elevation, now) {
+                return Ok(Changed::No(elevation));
+            }
+            let action = "record elevation";
+            let mut tx = store
+                .pool
+                .begin()
+                .await
+                .map_err(StateError::query(action))?;
+            write_elevation(&mut tx, &elevation).await?;
+            tx.commit().await.map_err(StateError::query(action))?;
+            store.cache_grant(&elevation);
+            Ok(Changed::Yes(elevation))
+        })
+        .await
+    }
+
+    /// See [`Store::revoke_all`](super::Store::revoke_all).
+    pub(crate) async fn revoke_all(
+        self: &Arc<Self>,
+        agent: &str,
+        task: Option<&str>,
+        change: &Transition,
+        now: SystemTime,
+    ) -> StateResult<Vec<Elevation>> {
+        let filter = ElevationFilter {
+            agent: Some(agent.to_owned()),
+            task: task.map(str::to_owned),
+            state: None,
+        };
+        let store = Arc::clone(self);
+        let change = change.clone();
+        spawn(async move {
+            let _writer = store.writer.lock().await;
+            let open = store.open_elevations(&filter).await?;
+            store.apply_all(open, |e| change.apply(e, now)).await
+        })
+        .await
+    }
+
+    /// See [`Store::expire_elevations`](super::Store::expire_elevations).
+    pub(crate) async fn expire_elevations(
+        self: &Arc<Self>,
+        now: SystemTime,
+    ) -> StateResult<Vec<Elevation>> {
+        let store = Arc::clone(self);
+        spawn(async move {
+            let _writer = store.writer.lock().await;
+            let open = store.open_elevations(&ElevationFilter::default()).await?;
+            store
+                .apply_all(open, |e| super::elevation::expire(e, now))
+                .await
+        })
+        .await
+    }
+
+    /// Every pending or granted elevation the filter's agent and task select.
+    async fn open_elevations(&self, filter: &ElevationFilter) -> StateResult<Vec<Elevation>> {
+        let action = "read elevations";
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM elevations WHERE state IN ('pending', 'granted')
+                AND (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR task = ?2)",
+            elevation::COLUMNS
+        )))
+        .bind(filter.agent.as_deref())
+        .bind(filter.task.as_deref())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StateError::query(action))?;
+        rows.iter()
+            .map(|row| decode_elevation(row).map_err(StateError::query(action)))
+            .collect()
+    }
+
+    /// Applies `change` to each of `open` and writes those it changed, in one transaction.
+    async fn apply_all(
+        &self,
+        open: Vec<Elevation>,
+        mut change: impl FnMut(&mut Elevation) -> bool,
+    ) -> StateResult<Vec<Elevation>> {
+        let changed: Vec<Elevation> = open
+            .into_iter()
+            .filter_map(|mut e| change(&mut e).then_some(e))
+            .collect();
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        let action = "record elevations";
+        let mut tx = self.pool.begin().await.map_err(StateError::query(action))?;
+        for elevation in &changed {
+            write_elevation(&mut tx, elevation).await?;
+        }
+        tx.commit().await.map_err(StateError::query(action))?;
+        for elevation in &changed {
+            self.cache_grant(elevation);
+        }
+        Ok(changed)
+    }
+
+    /// Keeps the grant cache in step with a row just written.
+    fn cache_grant(&self, elevation: &Elevation) {
+        let mut granted = self.granted.write().unwrap_or_else(PoisonError::into_inner);
+        let agent = granted.entry(elevation.agent.clone()).or_default();
+        agent.retain(|e| e.id != elevation.id);
+        if elevation.state == ElevationState::Granted {
+            agent.push(elevation.clone());
+        }
+        if agent.is_empty() {
+            granted.remove(&elevation.agent);
+        }
+    }
+
     /// Closes the file and releases the directory lock.
     pub(crate) async fn close(&self) {
         let _writer = self.writer.lock().await;
@@ -483,15 +738,20 @@ async fn migrate(pool: &SqlitePool, path: &Path) -> StateResult<()> {
                 known: SCHEMA_VERSION,
             });
         }
-        // Later versions migrate from `found` here, step by step, in this transaction.
-        Some(_) => {}
-        None => {
-            for statement in SCHEMA_V1 {
-                sqlx::query(*statement)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StateError::query(action))?;
+        Some(found) => {
+            // Each later version's tables, from the one after `found`.
+            if found < 2 {
+                run_all(&mut tx, SCHEMA_V2, action).await?;
             }
+            sqlx::query("UPDATE schema_version SET version = ?1")
+                .bind(SCHEMA_VERSION)
+                .execute(&mut *tx)
+                .await
+                .map_err(StateError::query(action))?;
+        }
+        None => {
+            run_all(&mut tx, SCHEMA_V1, action).await?;
+            run_all(&mut tx, SCHEMA_V2, action).await?;
             sqlx::query("INSERT INTO schema_version (singleton, version) VALUES (1, ?1)")
                 .bind(SCHEMA_VERSION)
                 .execute(&mut *tx)
@@ -500,6 +760,78 @@ async fn migrate(pool: &SqlitePool, path: &Path) -> StateResult<()> {
         }
     }
     tx.commit().await.map_err(StateError::query(action))?;
+    Ok(())
+}
+
+async fn run_all(
+    tx: &mut Transaction<'static, Sqlite>,
+    statements: &[&'static str],
+    action: &'static str,
+) -> StateResult<()> {
+    for statement in statements {
+        sqlx::query(*statement)
+            .execute(&mut **tx)
+            .await
+            .map_err(StateError::query(action))?;
+    }
+    Ok(())
+}
+
+/// Reads every elevation stored as granted, by agent.
+async fn load_granted(pool: &SqlitePool) -> StateResult<HashMap<String, Vec<Elevation>>> {
+    let action = "load grants";
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {} FROM elevations WHERE state = 'granted'",
+        elevation::COLUMNS
+    )))
+    .fetch_all(pool)
+    .await
+    .map_err(StateError::query(action))?;
+    let mut granted: HashMap<String, Vec<Elevation>> = HashMap::new();
+    for row in rows {
+        let elevation = decode_elevation(&row).map_err(StateError::query(action))?;
+        granted
+            .entry(elevation.agent.clone())
+            .or_default()
+            .push(elevation);
+    }
+    Ok(granted)
+}
+
+fn decode_elevation(row: &SqliteRow) -> Result<Elevation, sqlx::Error> {
+    elevation::Row::read(row)?.into_elevation()
+}
+
+/// Writes every column of `elevation`'s row, inserting it if absent.
+async fn write_elevation(
+    tx: &mut Transaction<'static, Sqlite>,
+    elevation: &Elevation,
+) -> StateResult<()> {
+    let row = elevation::Row::of(elevation);
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT OR REPLACE INTO elevations ({}) VALUES
+            (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        elevation::COLUMNS
+    )))
+    .bind(row.id)
+    .bind(row.agent)
+    .bind(row.session_id)
+    .bind(row.task)
+    .bind(row.scopes)
+    .bind(row.justification)
+    .bind(row.ttl_ms)
+    .bind(row.state)
+    .bind(row.decision)
+    .bind(row.decided_by)
+    .bind(row.reason)
+    .bind(row.created_ms)
+    .bind(row.decided_ms)
+    .bind(row.expires_ms)
+    .bind(row.ended_ms)
+    .bind(row.ended_by)
+    .execute(&mut **tx)
+    .await
+    .map_err(StateError::query("record elevation"))?;
     Ok(())
 }
 

@@ -403,7 +403,7 @@ async fn a_store_from_a_newer_version_is_refused() {
     assert_eq!(
         err.to_string(),
         format!(
-            "state store {} has schema version 99, newer than 1, the latest this version of lampart knows; upgrade lampart",
+            "state store {} has schema version 99, newer than 2, the latest this version of lampart knows; upgrade lampart",
             path.display()
         )
     );
@@ -450,4 +450,42 @@ async fn a_bad_state_section_in_a_chain_config_is_one_line_naming_the_file() {
             dir: PathBuf::from("kept")
         }
     );
+}
+
+#[tokio::test]
+async fn a_version_1_store_gains_the_elevations_table_and_keeps_its_sessions() {
+    let temp = tempfile::tempdir().unwrap();
+    let store = open(temp.path()).await;
+    store
+        .touch(&id("s"), "a", &labels(&["x"]), at(0))
+        .await
+        .unwrap();
+    store.close().await;
+    let path = temp.path().join("state").join(DB_FILE);
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect_with(
+            &sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+        )
+        .await
+        .unwrap();
+        for statement in [
+            "DROP TABLE elevations",
+            "UPDATE schema_version SET version = 1",
+        ] {
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+    let store = open(temp.path()).await;
+    assert_eq!(
+        store.get(&id("s"), at(1)).await.unwrap().unwrap().labels,
+        ["x"]
+    );
+    let none = store
+        .elevations(&ElevationFilter::default(), at(1), 10)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    store.close().await;
 }
