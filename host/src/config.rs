@@ -74,6 +74,10 @@ pub struct ChainConfig {
     /// revision.
     #[serde(default, skip_serializing)]
     pub upstream: Vec<crate::mcp::config::UpstreamSection>,
+    /// `lampart serve`: how long grants last and what becomes of undecided requests for
+    /// privileges. Not part of the chain's revision.
+    #[serde(default, skip_serializing)]
+    pub elevation: crate::server::config::ElevationSection,
     /// `lampart mcp`: the agent a stdio proxy acts for. Not part of the chain's revision.
     #[serde(default, skip_serializing)]
     pub mcp: Option<crate::mcp::config::McpSection>,
@@ -552,6 +556,7 @@ impl ChainConfig {
             ));
         }
         crate::mcp::config::check_upstreams(&self.upstream)?;
+        self.elevation.check()?;
         if self.step.is_empty() {
             return Err(
                 "the chain has no `[[step]]`: with no plugin nothing is inspected or decided"

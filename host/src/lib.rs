@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod canonical;
 pub mod chain;
+pub mod clock;
 pub mod config;
 pub mod digest;
 pub mod engine;

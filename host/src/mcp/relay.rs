@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult,
@@ -54,6 +54,7 @@ use crate::chain::{Decision, Verdict};
 use crate::request::{Action, Phase, Principal, Request, ToolOutput};
 use crate::server::Service;
 use crate::server::decide::decide_recorded;
+use crate::server::events;
 
 /// Takes the answer a forwarded request must have, or gives back what came instead.
 macro_rules! pick {
@@ -337,11 +338,6 @@ impl Shared {
     /// Records an event that is not a decision: an upstream failure, a refused tool.
     async fn note(&self, caller: &Identity, event: &str, detail: Value) {
         let mut record = Map::new();
-        record.insert("event".into(), json!(event));
-        record.insert(
-            "time".into(),
-            json!(humantime::format_rfc3339_millis(SystemTime::now()).to_string()),
-        );
         record.insert("agent".into(), json!(caller.agent));
         record.insert("credential".into(), json!(caller.credential.to_string()));
         record.insert("session".into(), json!(self.session));
@@ -349,11 +345,8 @@ impl Shared {
         if let Value::Object(detail) = detail {
             record.extend(detail);
         }
-        if let Some(pending) = self.service.host.submit(record)
-            && let Err(e) = pending.durable().await
-        {
-            tracing::error!(error = %e, event, "an MCP event could not be recorded");
-        }
+        // A failure is logged by the helper; the relay answers the agent either way.
+        let _ = events::record(&self.service, event, record).await;
     }
 
     /// Passes a result through the response phase as `tool`: the result, as redacted, or

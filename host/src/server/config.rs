@@ -99,6 +99,70 @@ fn yes() -> bool {
     true
 }
 
+/// `[elevation]`: how long grants last and what happens to a request for privileges that no
+/// policy decided. Applies on reload.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ElevationSection {
+    /// The longest a grant may last, whatever the agent or an operator asks. Default 1 h.
+    #[serde(default = "default_max_ttl", with = "humantime_serde_compat")]
+    pub max_ttl: Duration,
+    /// How long a grant lasts when nobody says. Default 15 min (at most `max-ttl`).
+    #[serde(default = "default_ttl", with = "humantime_serde_compat")]
+    pub default_ttl: Duration,
+    /// How long a request waits for an operator before it lapses. Default 1 h.
+    #[serde(default = "default_max_ttl", with = "humantime_serde_compat")]
+    pub pending_ttl: Duration,
+    /// A request no policy decided (the chain's default deny): `hold` it for an operator
+    /// (the default) or `deny` it.
+    #[serde(default)]
+    pub undecided: Undecided,
+}
+
+impl Default for ElevationSection {
+    fn default() -> Self {
+        ElevationSection {
+            max_ttl: default_max_ttl(),
+            default_ttl: default_ttl(),
+            pending_ttl: default_max_ttl(),
+            undecided: Undecided::Hold,
+        }
+    }
+}
+
+impl ElevationSection {
+    /// Checks the section's values against each other.
+    pub fn check(&self) -> Result<(), String> {
+        if self.default_ttl > self.max_ttl {
+            return Err(format!(
+                "[elevation] default-ttl ({}) is longer than max-ttl ({})",
+                humantime::format_duration(self.default_ttl),
+                humantime::format_duration(self.max_ttl)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What becomes of a request for privileges that no policy decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Undecided {
+    /// It waits for an operator.
+    #[default]
+    Hold,
+    /// It is denied.
+    Deny,
+}
+
+fn default_max_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_ttl() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+
 /// Durations written as humantime text (`"10s"`, `"1m 30s"`), never zero.
 pub(crate) mod humantime_serde_compat {
     use std::time::Duration;

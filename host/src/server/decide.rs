@@ -13,10 +13,10 @@ use super::Service;
 use super::error::ApiError;
 use crate::audit::Receipt;
 use crate::auth::Identity;
-use crate::chain::Decision;
+use crate::chain::{Decision, StepVerdict};
 use crate::record;
 use crate::request::Request;
-use crate::state::{SessionId, StateError};
+use crate::state::{Elevation, SessionId, StateError};
 
 /// A decision made, recorded and applied to its session.
 #[derive(Debug)]
@@ -25,6 +25,8 @@ pub struct Decided {
     pub decision: Decision,
     /// Where the audit log holds its record, when the service keeps one.
     pub receipt: Option<Receipt>,
+    /// The grants whose scopes a policy required and the agent held through them.
+    pub grants_used: Vec<String>,
 }
 
 /// Decides on one request made by `identity` and answers what `check` prints for it.
@@ -40,9 +42,13 @@ pub async fn decide(
     ))
 }
 
-/// Decides on one request made by `identity`: the session's labels in, the decision
-/// recorded durably, the session's new labels stored. Every transport (the HTTP API, the
-/// MCP proxy) decides through this.
+/// Decides on one request made by `identity`: the session's labels and grants in, the
+/// decision recorded durably, the session's new labels stored. Every transport (the HTTP
+/// API, the MCP proxy) decides through this.
+///
+/// The request's grants are the scopes of the elevations granted to its agent in its
+/// session (and task) that are in force now; whatever the request held is replaced. A
+/// request without a session holds none.
 pub async fn decide_recorded(
     service: &Service,
     identity: &Identity,
@@ -64,13 +70,29 @@ pub async fn decide_recorded(
             request.labels = stored.labels;
         }
     }
+    let grants = match &session {
+        None => Vec::new(),
+        Some(id) => service
+            .store
+            .grants(&agent, id, request.principal.task.as_deref(), now)
+            .await
+            .map_err(|e| state_error(service, e))?,
+    };
+    let mut scopes: Vec<String> = grants.iter().flat_map(|g| g.scopes.clone()).collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    request.grants = scopes;
     let _slot = service.admit()?;
     let started = Instant::now();
     let loaded = service.host.current();
     let decision = loaded.decide(request);
+    let grants_used = used(&decision, &grants);
     let record = loaded.record(&decision).map(|mut record| {
         // Which credential spoke for the agent: the record shows how the principal was known.
         record.insert("credential".into(), json!(identity.credential.to_string()));
+        if !grants_used.is_empty() {
+            record.insert("grants_used".into(), json!(grants_used));
+        }
         record
     });
     drop(loaded);
@@ -100,7 +122,32 @@ pub async fn decide_recorded(
             .await
             .map_err(|e| state_error(service, e))?;
     }
-    Ok(Decided { decision, receipt })
+    Ok(Decided {
+        decision,
+        receipt,
+        grants_used,
+    })
+}
+
+/// The ids of the grants holding a scope that some step of the decision required.
+fn used(decision: &Decision, grants: &[Elevation]) -> Vec<String> {
+    if grants.is_empty() {
+        return Vec::new();
+    }
+    let required: Vec<&String> = decision
+        .steps
+        .iter()
+        .filter_map(|step| match &step.verdict {
+            StepVerdict::Require(scopes) => Some(scopes),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    grants
+        .iter()
+        .filter(|grant| grant.scopes.iter().any(|scope| required.contains(&scope)))
+        .map(|grant| grant.id.clone())
+        .collect()
 }
 
 /// The answer for a failed session store operation: 403 for a session another agent owns,

@@ -11,7 +11,9 @@
 
 pub mod config;
 pub mod decide;
+pub mod elevation;
 pub mod error;
+pub mod events;
 pub mod listen;
 pub mod metrics;
 pub mod principal;
@@ -26,6 +28,7 @@ use std::time::SystemTime;
 use arc_swap::ArcSwap;
 
 use crate::auth::Authenticator;
+use crate::clock::Clock;
 use crate::config::ChainConfig;
 use crate::host::Host;
 use crate::state::Store;
@@ -51,6 +54,8 @@ pub struct Service {
     pub started: ChainConfig,
     /// The listener and limits.
     pub server: ServerSection,
+    /// The time sessions, grants and credentials are checked against.
+    pub clock: Clock,
     pending: AtomicUsize,
 }
 
@@ -71,13 +76,20 @@ impl Service {
             reloader,
             started,
             server,
+            clock: Clock::system(),
             pending: AtomicUsize::new(0),
         }
     }
 
-    /// The time decisions and sessions are stamped with.
+    /// The same service on another clock (a manual one, to test expiry without waiting).
+    pub fn with_clock(mut self, clock: Clock) -> Service {
+        self.clock = clock;
+        self
+    }
+
+    /// The time sessions, grants and credentials are checked against.
     pub fn now(&self) -> SystemTime {
-        SystemTime::now()
+        self.clock.now()
     }
 
     /// A place among the decisions in progress, or 503 when `max-pending` are already.

@@ -10,6 +10,11 @@
 //! | `GET /metrics` | anyone | Prometheus text format |
 //! | `POST /v1/admin/reload`, `GET /v1/admin/reload` | operator | reload the chain / the last reload's outcome |
 //! | `GET /v1/sessions`, `GET /v1/sessions/{id}`, `DELETE /v1/sessions/{id}` | operator | session state |
+//! | `POST /v1/elevations` | agent | ask for scopes for a task: granted, held or denied |
+//! | `GET /v1/elevations`, `GET /v1/elevations/{id}` | operator, or an agent for its own | elevations and their state |
+//! | `POST /v1/elevations/{id}/approve`, `…/deny` | operator | decide a held request |
+//! | `POST /v1/elevations/{id}/revoke` | operator, or an agent for its own | end a grant early |
+//! | `POST /v1/tasks/{id}/end` | agent (operator: with `agent`) | revoke the task's grants |
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,11 +32,12 @@ use serde_json::{Value, json};
 
 use super::Service;
 use super::decide::{self, line_error, stops_batch};
+use super::elevation;
 use super::error::ApiError;
 use super::principal::{self, PrincipalError};
 use super::reload::Cause;
 use crate::auth::{AuthFailure, Identity};
-use crate::state::SessionId;
+use crate::state::{ElevationFilter, ElevationState, SessionId, Transition};
 
 type Shared = State<Arc<Service>>;
 
@@ -47,6 +53,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/admin/reload", post(reload).get(reload_status))
         .route("/v1/sessions", get(list_sessions))
         .route("/v1/sessions/{id}", get(get_session).delete(delete_session))
+        .route("/v1/elevations", post(ask_elevation).get(list_elevations))
+        .route("/v1/elevations/{id}", get(get_elevation))
+        .route("/v1/elevations/{id}/{change}", post(change_elevation))
+        .route("/v1/tasks/{id}/end", post(end_task))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -393,4 +403,176 @@ async fn delete_session(
     } else {
         Err(ApiError::not_found(format!("no session `{}`", id.as_str())))
     }
+}
+
+/// An optional JSON body: the type's defaults when empty, else strict JSON of its fields.
+fn optional_body<T: Default + serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+    max: usize,
+) -> Result<T, ApiError> {
+    if matches!(&raw, Ok(bytes) if bytes.is_empty()) {
+        return Ok(T::default());
+    }
+    json_body(headers, raw, max)
+}
+
+/// A JSON body of `T`'s fields: strict JSON, unknown fields refused.
+fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+    max: usize,
+) -> Result<T, ApiError> {
+    let bytes = body(headers, raw, &["application/json"], max)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
+    let value = crate::strict_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("the body is not as expected: {e}")))
+}
+
+async fn ask_elevation(
+    State(service): Shared,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let identity = authenticate(&service, &headers)?;
+    let ask: elevation::Ask = json_body(&headers, raw, service.server.max_body.0)?;
+    let answer = elevation::ask(&service, &identity, ask).await?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ElevationQuery {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    agent: Option<String>,
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+async fn list_elevations(
+    State(service): Shared,
+    headers: HeaderMap,
+    query: Result<Query<ElevationQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let identity = authenticate(&service, &headers)?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let state = match query.state.as_deref() {
+        None => None,
+        Some(name) => Some(ElevationState::parse(name).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`state` `{}` is not one of pending, granted, denied, expired, revoked",
+                crate::text::escape(name)
+            ))
+        })?),
+    };
+    let filter = ElevationFilter {
+        agent: query.agent,
+        state,
+        task: query.task,
+    };
+    let answer = elevation::list(&service, &identity, filter, query.limit.min(10_000)).await?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+async fn get_elevation(
+    State(service): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let identity = authenticate(&service, &headers)?;
+    let answer = elevation::get(&service, &identity, &id).await?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+async fn change_elevation(
+    State(service): Shared,
+    headers: HeaderMap,
+    Path((id, change)): Path<(String, String)>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let identity = authenticate(&service, &headers)?;
+    let max = service.server.max_body.0;
+    let by = identity.credential.to_string();
+    let change = match change.as_str() {
+        "approve" => {
+            operator(&service, &headers)?;
+            let approve: elevation::Approve = optional_body(&headers, raw, max)?;
+            if let Some(note) = &approve.note {
+                elevation::text("note", note, false)?;
+            }
+            let config = service.host.current().config().elevation.clone();
+            let ttl = match &approve.ttl {
+                Some(text) => elevation::ttl(text, config.max_ttl)?,
+                None => {
+                    // The TTL the agent asked for, which was checked when it asked; a lower
+                    // max-ttl since then caps it.
+                    let asked = service
+                        .store
+                        .elevation(&id)
+                        .await
+                        .map_err(|e| decide::state_error(&service, e))?
+                        .map_or(config.default_ttl, |e| e.ttl);
+                    asked.min(config.max_ttl)
+                }
+            };
+            Transition::Approve { by, ttl }
+        }
+        "deny" | "revoke" => {
+            if change == "deny" {
+                operator(&service, &headers)?;
+            }
+            let refuse: elevation::Refuse = optional_body(&headers, raw, max)?;
+            if refuse.agent.is_some() {
+                return Err(ApiError::bad_request(
+                    "`agent` is for ending a task; leave it out here",
+                ));
+            }
+            let reason = refuse.reason.unwrap_or_default();
+            elevation::text("reason", &reason, false)?;
+            if change == "deny" {
+                Transition::Deny { by, reason }
+            } else {
+                Transition::Revoke { by, reason }
+            }
+        }
+        _ => {
+            return Err(ApiError::not_found(
+                "no such route: an elevation is approved, denied or revoked",
+            ));
+        }
+    };
+    let answer = elevation::change(&service, &identity, &id, change).await?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+async fn end_task(
+    State(service): Shared,
+    headers: HeaderMap,
+    Path(task): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let identity = authenticate(&service, &headers)?;
+    let refuse: elevation::Refuse = optional_body(&headers, raw, service.server.max_body.0)?;
+    let agent = match (&refuse.agent, identity.operator, &identity.agent) {
+        (Some(agent), true, _) => agent.clone(),
+        (Some(agent), false, Some(own)) if agent == own => agent.clone(),
+        (None, _, Some(own)) => own.clone(),
+        (None, true, None) => {
+            return Err(ApiError::bad_request(
+                "an operator ends a task for an agent: give `agent` in the body",
+            ));
+        }
+        _ => {
+            return Err(ApiError::forbidden("an agent ends only its own tasks"));
+        }
+    };
+    let answer = elevation::end_task(&service, &identity, &agent, &task).await?;
+    Ok(json_response(StatusCode::OK, &answer))
 }

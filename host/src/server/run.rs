@@ -16,6 +16,10 @@ use super::routes;
 /// How often expired sessions are purged from the store.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
+/// How often grants and held requests past their time are marked expired (and recorded).
+/// A grant past its time is never used, whether or not this has marked it.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// How long requests in flight may take to finish after a stop was asked.
 const DRAIN: Duration = Duration::from_secs(30);
 
@@ -50,6 +54,7 @@ pub async fn run(
         tasks.push(tokio::spawn(on_file_changes(Arc::clone(&service))));
     }
     tasks.push(tokio::spawn(purge(Arc::clone(&service))));
+    tasks.push(tokio::spawn(sweep(Arc::clone(&service))));
 
     ready(bound);
     let options = ListenOptions {
@@ -125,6 +130,19 @@ async fn purge(service: Arc<Service>) {
                 service.metrics.state_error();
                 tracing::warn!(error = %err, "purging expired sessions failed");
             }
+        }
+    }
+}
+
+/// Marks grants and held requests past their time as expired, now and then.
+async fn sweep(service: Arc<Service>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match super::elevation::sweep(&service).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(elevations = n, "elevations expired"),
+            Err(err) => tracing::warn!(error = %err.message, "expiring elevations failed"),
         }
     }
 }

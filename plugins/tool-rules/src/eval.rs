@@ -1,13 +1,22 @@
 //! Matching rules against an input.
 
-use lampart_sdk::{Decision, Finding, Input, glob};
+use lampart_sdk::{Decision, Finding, Input, Phase, glob};
 use serde_json::Value;
 
 use crate::config::{Condition, Config, DefaultVerdict, Effect, Rule, Test};
 
+/// The tool name under which the service asks the chain about a request for privileges.
+pub const ELEVATE_TOOL: &str = "lampart.elevate";
+
 /// The decision for `input` under `config`: the first matching rule's, else the default.
 pub fn decide(config: &Config, input: &Input) -> Decision {
+    let elevation = input.phase() == Phase::Elevation;
     for rule in &config.rules {
+        // A request for privileges is decided only by rules that name the elevation tool
+        // itself: a catch-all written for tool calls must never grant privileges.
+        if elevation && !rule.tools.iter().any(|t| t == ELEVATE_TOOL) {
+            continue;
+        }
         if !rule_applies(rule, input) {
             continue;
         }
@@ -23,6 +32,10 @@ pub fn decide(config: &Config, input: &Input) -> Decision {
         if rule.when.iter().all(|c| condition_holds(c, input)) {
             return decision_of(rule, input);
         }
+    }
+    if elevation {
+        // Left to the chain: the service holds it for an operator unless told otherwise.
+        return Decision::abstain();
     }
     match config.default {
         DefaultVerdict::Abstain => Decision::abstain(),

@@ -54,6 +54,13 @@
 //! the way back, with the call's arguments): a chain that denies by default needs a rule
 //! that lets a tool's answers through. A step's `applies-to.phases` narrows that.
 //!
+//! In the `elevation` phase (an agent asking `lampart serve` for privilege scopes), the
+//! tool is `lampart.elevate` and the arguments are `scopes`, `justification`, `ttl`
+//! (seconds) and `decision`. Only rules whose `tools` name `lampart.elevate` itself apply
+//! (a `*` written for tool calls never grants privileges), and when none matches the plugin
+//! abstains whatever its `default`, leaving the request to the service (which holds it for
+//! an operator). `allow` grants at once; `require` holds it for an operator; `deny` refuses.
+//!
 //! Unknown fields in rules and conditions are errors, and so are: an empty `name`,
 //! `tools`, `agents`, `roles`, `labels` or `scopes`; `scopes` or `reason` with the wrong effect;
 //! a condition with no test or more than one; an `arg` that is not a JSON pointer; a
@@ -116,7 +123,11 @@ fn describe() -> Info {
         log::error(&e);
         panic!("{e}");
     }
-    Info::new("tool-rules", env!("CARGO_PKG_VERSION")).phases([Phase::Request, Phase::Response])
+    Info::new("tool-rules", env!("CARGO_PKG_VERSION")).phases([
+        Phase::Request,
+        Phase::Response,
+        Phase::Elevation,
+    ])
 }
 
 lampart_sdk::export_policy!(evaluate, describe = describe);

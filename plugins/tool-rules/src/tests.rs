@@ -556,7 +556,11 @@ fn describe_with_valid_settings() {
     assert_eq!(info.name, "tool-rules");
     assert_eq!(
         info.phases,
-        [lampart_sdk::Phase::Request, lampart_sdk::Phase::Response]
+        [
+            lampart_sdk::Phase::Request,
+            lampart_sdk::Phase::Response,
+            lampart_sdk::Phase::Elevation
+        ]
     );
     assert_eq!(info.tools, ["*"]);
     assert!(testing::take_logs().is_empty());
@@ -581,4 +585,29 @@ fn a_misspelled_setting_is_an_error() {
         e,
         "setting `rule`: unknown setting (known: `rules`, `trusted`, `default`)"
     );
+}
+
+#[test]
+fn requests_for_privileges_are_decided_only_by_rules_naming_the_elevation_tool() {
+    let s = settings(json!([
+        {"name": "everything", "tools": ["*"], "effect": "allow"},
+        {"name": "finance-elevates", "tools": ["lampart.elevate"], "roles": ["finance"],
+         "effect": "allow", "when": [{"arg": "/scopes/0", "equals": "payments:large"}]},
+    ]))
+    .with("default", "\"deny\"");
+    let ask = |scope: &str| {
+        Input::builder("lampart.elevate")
+            .phase(Phase::Elevation)
+            .args(json!({"scopes": [scope], "justification": "j", "ttl": 600}))
+            .agent("billing-bot")
+            .roles(["finance"])
+            .build()
+    };
+    let d = run(&s, &ask("payments:large"));
+    assert!(d.is_allow());
+    assert!(d.findings[0].message.contains("finance-elevates"));
+    // The catch-all does not grant, and the deny default does not refuse: abstain.
+    assert!(run(&s, &ask("admin")).is_abstain());
+    // Tool calls are decided as before.
+    assert!(run(&s, &call("anything", json!({}))).is_allow());
 }
