@@ -123,7 +123,12 @@ fn demo(extra: &[String]) -> Result<(), String> {
     let debug = match extra {
         [] => false,
         [flag] if flag == "--debug" => true,
-        _ => return Err(format!("demo takes only `--debug`, not `{}`", extra.join(" "))),
+        _ => {
+            return Err(format!(
+                "demo takes only `--debug`, not `{}`",
+                extra.join(" ")
+            ));
+        }
     };
     plugins()?;
     let lampart = if debug {

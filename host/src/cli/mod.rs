@@ -1,7 +1,9 @@
-//! The command line: `check`, `serve`, `mcp`, `keys`, `audit` and `plugin`.
+//! The command line: `check`, `serve`, `mcp`, `grants`, `keys`, `audit` and `plugin`.
 
+mod admin;
 mod audit;
 mod check;
+mod grants;
 mod input;
 mod keys;
 pub mod logging;
@@ -54,6 +56,8 @@ enum Command {
     /// Relay MCP between a client and a server it starts (stdio): every tool call and every
     /// result passes the chain.
     Mcp(mcp::McpArgs),
+    /// Lists, approves, denies and revokes elevations on a running `lampart serve`.
+    Grants(grants::GrantsArgs),
 }
 
 /// Runs a parsed command line.
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Keys(command) => keys::run(command),
         Command::Mcp(args) => mcp::run(args),
+        Command::Grants(args) => grants::run(args),
     }
 }
 

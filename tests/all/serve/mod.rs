@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod elevation;
 mod lifecycle;
 mod readme;
 mod reload;

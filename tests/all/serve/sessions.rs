@@ -106,7 +106,7 @@ fn a_second_server_on_the_same_state_directory_refuses_to_start() {
 
 /// The PostgreSQL server the tests use, unless the machine has none (then the test says so
 /// and passes).
-fn postgres() -> Option<String> {
+pub fn postgres() -> Option<String> {
     let url = std::env::var("LAMPART_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let host = url
