@@ -219,6 +219,13 @@ pub enum Reason {
         /// The default.
         default: DefaultVerdict,
     },
+    /// The agent is quarantined: the chain did not run.
+    Quarantined {
+        /// Who quarantined it: an operator's credential or `detector:<name>`.
+        by: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for Reason {
@@ -246,6 +253,10 @@ impl std::fmt::Display for Reason {
                 scopes.join(", ")
             ),
             Reason::AllowedBy { step } => write!(f, "allowed by step `{step}`"),
+            Reason::Quarantined { by, reason } => write!(
+                f,
+                "the agent is quarantined ({by}: {reason}); an operator must release it"
+            ),
             Reason::ChainDefault {
                 default: DefaultVerdict::Deny,
             } => f.write_str("no policy allowed this action; the chain default is deny"),

@@ -165,6 +165,24 @@ impl Chain {
             .collect()
     }
 
+    /// Denies `request` for `reason` without running any step (a quarantined agent): the
+    /// decision is recorded like any other, under this chain's revision.
+    pub fn refuse(&self, request: Request, reason: Reason) -> Decision {
+        Decision {
+            id: uuid::Uuid::now_v7().to_string(),
+            time: SystemTime::now(),
+            labels: request.labels.clone(),
+            request,
+            verdict: Verdict::Deny,
+            reason,
+            findings: Vec::new(),
+            redacted: None,
+            steps: Vec::new(),
+            revision: self.revision,
+            chain: self.name.clone(),
+        }
+    }
+
     /// Decides on one request.
     pub fn decide(&self, request: Request) -> Decision {
         let id = uuid::Uuid::now_v7().to_string();

@@ -60,10 +60,10 @@
 //!   memory too, so a decision reads its grants without SQL; PostgreSQL reads them with one
 //!   indexed query.
 //!
+//! - version 2 also adds `quarantines(agent PRIMARY KEY, reason, by_whom, since_ms)`: every
+//!   replica enforces one (PostgreSQL: read with every decision; SQLite: from memory).
+//!
 //! Later tables follow the same shape, each added by a migration step:
-//! - agent quarantines: `quarantines(agent PRIMARY KEY, reason, until_ms, by)`, which every
-//!   replica must enforce: read on PostgreSQL with the session in the same query, and on
-//!   SQLite through the cache;
 //! - per-agent detector counters: `counters(agent, name, window_start_ms, count, PRIMARY
 //!   KEY (agent, name, window_start_ms))`, incremented by an upsert (`count = count + 1`).
 
@@ -71,6 +71,7 @@ mod config;
 mod elevation;
 mod error;
 mod postgres;
+mod quarantine;
 mod session;
 mod sqlite;
 
@@ -93,6 +94,7 @@ pub use elevation::{
     Changed, Elevation, ElevationFilter, ElevationState, Transition, expire as expire_elevation,
 };
 pub use error::StateError;
+pub use quarantine::Quarantine;
 pub use session::{MAX_SESSION_ID_BYTES, Session, SessionId, SessionIdError};
 pub use sqlite::DB_FILE;
 
@@ -351,6 +353,39 @@ impl Store {
         match &self.inner {
             Inner::Sqlite(s) => s.expire_elevations(now).await,
             Inner::Postgres(p) => p.expire_elevations(now).await,
+        }
+    }
+
+    /// The agent's quarantine, if it is in one. On SQLite this is served from memory.
+    pub async fn quarantined(&self, agent: &str) -> StateResult<Option<Quarantine>> {
+        match &self.inner {
+            Inner::Sqlite(s) => Ok(s.quarantined(agent)),
+            Inner::Postgres(p) => p.quarantined(agent).await,
+        }
+    }
+
+    /// Every quarantined agent, by name.
+    pub async fn quarantines(&self) -> StateResult<Vec<Quarantine>> {
+        match &self.inner {
+            Inner::Sqlite(s) => Ok(s.quarantines()),
+            Inner::Postgres(p) => p.quarantines().await,
+        }
+    }
+
+    /// Quarantines the agent. Returns the quarantine it was already in, if any (which is
+    /// kept as it is), else `None`.
+    pub async fn quarantine(&self, quarantine: &Quarantine) -> StateResult<Option<Quarantine>> {
+        match &self.inner {
+            Inner::Sqlite(s) => s.quarantine(quarantine).await,
+            Inner::Postgres(p) => p.quarantine(quarantine).await,
+        }
+    }
+
+    /// Releases the agent; returns the quarantine it was in, if any.
+    pub async fn release(&self, agent: &str) -> StateResult<Option<Quarantine>> {
+        match &self.inner {
+            Inner::Sqlite(s) => s.release(agent).await,
+            Inner::Postgres(p) => p.release(agent).await,
         }
     }
 

@@ -10,6 +10,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 use super::config::{PostgresConfig, UrlSource, redact};
 use super::elevation::{self, Changed, Elevation, ElevationFilter, Transition};
 use super::error::StateError;
+use super::quarantine::Quarantine;
 use super::session::{self, Plan, Session, SessionId, from_millis, to_millis};
 use super::{SCHEMA_VERSION, StateResult};
 
@@ -55,6 +56,12 @@ const SCHEMA_V2: &[&str] = &[
     )",
     "CREATE INDEX IF NOT EXISTS elevations_by_agent ON elevations (agent, state)",
     "CREATE INDEX IF NOT EXISTS elevations_by_state ON elevations (state, expires_ms)",
+    "CREATE TABLE IF NOT EXISTS quarantines (
+        agent TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        by_whom TEXT NOT NULL,
+        since_ms BIGINT NOT NULL
+    )",
 ];
 
 /// A session with its labels, as one consistent read.
@@ -404,6 +411,65 @@ impl PgStore {
         Ok(changed)
     }
 
+    /// The agent's quarantine: one query, so every replica sees it at once.
+    pub(crate) async fn quarantined(&self, agent: &str) -> StateResult<Option<Quarantine>> {
+        let row = sqlx::query(
+            "SELECT agent, reason, by_whom, since_ms FROM quarantines WHERE agent = $1",
+        )
+        .bind(agent)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StateError::query("read quarantine"))?;
+        row.map(|row| decode_quarantine(&row)).transpose()
+    }
+
+    pub(crate) async fn quarantines(&self) -> StateResult<Vec<Quarantine>> {
+        let rows = sqlx::query(
+            "SELECT agent, reason, by_whom, since_ms FROM quarantines ORDER BY agent COLLATE \"C\"",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StateError::query("list quarantines"))?;
+        rows.iter().map(decode_quarantine).collect()
+    }
+
+    /// See [`Store::quarantine`](super::Store::quarantine).
+    pub(crate) async fn quarantine(
+        &self,
+        quarantine: &Quarantine,
+    ) -> StateResult<Option<Quarantine>> {
+        let (agent, reason, by, since) = quarantine.columns();
+        let inserted = sqlx::query(
+            "INSERT INTO quarantines (agent, reason, by_whom, since_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (agent) DO NOTHING",
+        )
+        .bind(agent)
+        .bind(reason)
+        .bind(by)
+        .bind(since)
+        .execute(&self.pool)
+        .await
+        .map_err(StateError::query("record quarantine"))?
+        .rows_affected();
+        if inserted == 1 {
+            Ok(None)
+        } else {
+            self.quarantined(agent).await
+        }
+    }
+
+    /// See [`Store::release`](super::Store::release).
+    pub(crate) async fn release(&self, agent: &str) -> StateResult<Option<Quarantine>> {
+        let row = sqlx::query(
+            "DELETE FROM quarantines WHERE agent = $1 RETURNING agent, reason, by_whom, since_ms",
+        )
+        .bind(agent)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StateError::query("release quarantine"))?;
+        row.map(|row| decode_quarantine(&row)).transpose()
+    }
+
     pub(crate) async fn close(&self) {
         self.pool.close().await;
     }
@@ -535,6 +601,16 @@ async fn run_all(
             .map_err(StateError::query(action))?;
     }
     Ok(())
+}
+
+fn decode_quarantine(row: &PgRow) -> StateResult<Quarantine> {
+    let action = "read quarantine";
+    Ok(Quarantine::from_columns(
+        row.try_get(0).map_err(StateError::query(action))?,
+        row.try_get(1).map_err(StateError::query(action))?,
+        row.try_get(2).map_err(StateError::query(action))?,
+        row.try_get(3).map_err(StateError::query(action))?,
+    ))
 }
 
 fn decode_elevation(row: &PgRow) -> Result<Elevation, sqlx::Error> {

@@ -20,6 +20,7 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use super::elevation::Changed;
 use super::elevation::{self, Elevation, ElevationFilter, ElevationState, Transition};
 use super::error::StateError;
+use super::quarantine::Quarantine;
 use super::session::{self, Plan, Session, SessionId, from_millis, to_millis};
 use super::{SCHEMA_VERSION, StateResult};
 use crate::private_dir::{self, Access};
@@ -69,6 +70,12 @@ const SCHEMA_V2: &[&str] = &[
     )",
     "CREATE INDEX IF NOT EXISTS elevations_by_agent ON elevations (agent, state)",
     "CREATE INDEX IF NOT EXISTS elevations_by_state ON elevations (state, expires_ms)",
+    "CREATE TABLE IF NOT EXISTS quarantines (
+        agent TEXT PRIMARY KEY NOT NULL,
+        reason TEXT NOT NULL,
+        by_whom TEXT NOT NULL,
+        since_ms INTEGER NOT NULL
+    )",
 ];
 
 /// A SQLite store, exclusive to this process.
@@ -79,6 +86,8 @@ pub(crate) struct SqliteStore {
     cache: RwLock<HashMap<String, Session>>,
     /// Every elevation stored as granted, by agent: what decisions read their grants from.
     granted: RwLock<HashMap<String, Vec<Elevation>>>,
+    /// Every quarantined agent.
+    quarantined: RwLock<HashMap<String, Quarantine>>,
     /// Held by the one write in progress, from reading the cache to updating it.
     writer: tokio::sync::Mutex<()>,
     /// The locked state directory; released by [`SqliteStore::close`] or when dropped.
@@ -126,10 +135,11 @@ impl SqliteStore {
             migrate(&pool, &path).await?;
             let cache = load(&pool).await?;
             let granted = load_granted(&pool).await?;
-            Ok::<_, StateError>((cache, granted))
+            let quarantined = load_quarantines(&pool).await?;
+            Ok::<_, StateError>((cache, granted, quarantined))
         }
         .await;
-        let (cache, granted) = match store {
+        let (cache, granted, quarantined) = match store {
             Ok(loaded) => loaded,
             Err(e) => {
                 pool.close().await;
@@ -141,6 +151,7 @@ impl SqliteStore {
             ttl_ms: session::duration_millis(ttl),
             cache: RwLock::new(cache),
             granted: RwLock::new(granted),
+            quarantined: RwLock::new(quarantined),
             writer: tokio::sync::Mutex::new(()),
             lock: Mutex::new(Some(lock)),
         })
@@ -160,6 +171,7 @@ impl SqliteStore {
             ttl_ms: session::duration_millis(ttl),
             cache: RwLock::new(HashMap::new()),
             granted: RwLock::new(HashMap::new()),
+            quarantined: RwLock::new(HashMap::new()),
             writer: tokio::sync::Mutex::new(()),
             lock: Mutex::new(None),
         })
@@ -633,6 +645,76 @@ impl SqliteStore {
         }
     }
 
+    /// The agent's quarantine, served from memory.
+    pub(crate) fn quarantined(&self, agent: &str) -> Option<Quarantine> {
+        let quarantined = self
+            .quarantined
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        quarantined.get(agent).cloned()
+    }
+
+    pub(crate) fn quarantines(&self) -> Vec<Quarantine> {
+        let quarantined = self
+            .quarantined
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut all: Vec<Quarantine> = quarantined.values().cloned().collect();
+        all.sort_by(|a, b| a.agent.cmp(&b.agent));
+        all
+    }
+
+    /// See [`Store::quarantine`](super::Store::quarantine).
+    pub(crate) async fn quarantine(
+        self: &Arc<Self>,
+        quarantine: &Quarantine,
+    ) -> StateResult<Option<Quarantine>> {
+        let store = Arc::clone(self);
+        let quarantine = quarantine.clone();
+        spawn(async move {
+            let _writer = store.writer.lock().await;
+            if let Some(existing) = store.quarantined(&quarantine.agent) {
+                return Ok(Some(existing));
+            }
+            let (agent, reason, by, since) = quarantine.columns();
+            sqlx::query("INSERT INTO quarantines (agent, reason, by_whom, since_ms) VALUES (?1, ?2, ?3, ?4)")
+                .bind(agent)
+                .bind(reason)
+                .bind(by)
+                .bind(since)
+                .execute(&store.pool)
+                .await
+                .map_err(StateError::query("record quarantine"))?;
+            store
+                .quarantined
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(quarantine.agent.clone(), quarantine);
+            Ok(None)
+        })
+        .await
+    }
+
+    /// See [`Store::release`](super::Store::release).
+    pub(crate) async fn release(self: &Arc<Self>, agent: &str) -> StateResult<Option<Quarantine>> {
+        let store = Arc::clone(self);
+        let agent = agent.to_owned();
+        spawn(async move {
+            let _writer = store.writer.lock().await;
+            sqlx::query("DELETE FROM quarantines WHERE agent = ?1")
+                .bind(&agent)
+                .execute(&store.pool)
+                .await
+                .map_err(StateError::query("release quarantine"))?;
+            Ok(store
+                .quarantined
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&agent))
+        })
+        .await
+    }
+
     /// Closes the file and releases the directory lock.
     pub(crate) async fn close(&self) {
         let _writer = self.writer.lock().await;
@@ -796,6 +878,26 @@ async fn load_granted(pool: &SqlitePool) -> StateResult<HashMap<String, Vec<Elev
             .push(elevation);
     }
     Ok(granted)
+}
+
+/// Reads every quarantine.
+async fn load_quarantines(pool: &SqlitePool) -> StateResult<HashMap<String, Quarantine>> {
+    let action = "load quarantines";
+    let rows = sqlx::query("SELECT agent, reason, by_whom, since_ms FROM quarantines")
+        .fetch_all(pool)
+        .await
+        .map_err(StateError::query(action))?;
+    let mut all = HashMap::new();
+    for row in rows {
+        let quarantine = Quarantine::from_columns(
+            row.try_get(0).map_err(StateError::query(action))?,
+            row.try_get(1).map_err(StateError::query(action))?,
+            row.try_get(2).map_err(StateError::query(action))?,
+            row.try_get(3).map_err(StateError::query(action))?,
+        );
+        all.insert(quarantine.agent.clone(), quarantine);
+    }
+    Ok(all)
 }
 
 fn decode_elevation(row: &SqliteRow) -> Result<Elevation, sqlx::Error> {
