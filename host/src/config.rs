@@ -78,6 +78,13 @@ pub struct ChainConfig {
     /// privileges. Not part of the chain's revision.
     #[serde(default, skip_serializing)]
     pub elevation: crate::server::config::ElevationSection,
+    /// `lampart serve`: detectors over the decision stream and what they do. Not part of the
+    /// chain's revision.
+    #[serde(default, skip_serializing)]
+    pub detector: Vec<crate::server::defence::config::DetectorSection>,
+    /// `lampart serve`: where detectors' alerts go. Not part of the chain's revision.
+    #[serde(default, skip_serializing)]
+    pub alerts: Option<crate::server::defence::config::AlertsSection>,
     /// `lampart mcp`: the agent a stdio proxy acts for. Not part of the chain's revision.
     #[serde(default, skip_serializing)]
     pub mcp: Option<crate::mcp::config::McpSection>,
@@ -557,6 +564,7 @@ impl ChainConfig {
         }
         crate::mcp::config::check_upstreams(&self.upstream)?;
         self.elevation.check()?;
+        crate::server::defence::config::check(&self.detector, self.alerts.as_ref())?;
         if self.step.is_empty() {
             return Err(
                 "the chain has no `[[step]]`: with no plugin nothing is inspected or decided"

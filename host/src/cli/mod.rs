@@ -1,6 +1,7 @@
-//! The command line: `check`, `serve`, `mcp`, `grants`, `keys`, `audit` and `plugin`.
+//! The command line: `check`, `serve`, `mcp`, `grants`, `agents`, `keys`, `audit` and `plugin`.
 
 mod admin;
+mod agents;
 mod audit;
 mod check;
 mod grants;
@@ -58,6 +59,8 @@ enum Command {
     Mcp(mcp::McpArgs),
     /// Lists, approves, denies and revokes elevations on a running `lampart serve`.
     Grants(grants::GrantsArgs),
+    /// Quarantines and releases agents on a running `lampart serve`.
+    Agents(agents::AgentsArgs),
 }
 
 /// Runs a parsed command line.
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(command) => keys::run(command),
         Command::Mcp(args) => mcp::run(args),
         Command::Grants(args) => grants::run(args),
+        Command::Agents(args) => agents::run(args),
     }
 }
 

@@ -2,7 +2,10 @@
 //! audit record made durable, the session's new labels stored, and only then the answer.
 //!
 //! Fail closed: when the record cannot be made durable or the session's labels cannot be
-//! read or stored, the caller gets an error (503), never a verdict it could act on.
+//! read or stored, the caller gets an error (503), never a verdict it could act on. A
+//! quarantined agent's request is denied without running the chain. Detectors see every
+//! decision once it is recorded, and what they do (a quarantine, a revocation) is done
+//! before the decision is answered.
 
 use std::time::Instant;
 
@@ -13,7 +16,7 @@ use super::Service;
 use super::error::ApiError;
 use crate::audit::Receipt;
 use crate::auth::Identity;
-use crate::chain::{Decision, StepVerdict};
+use crate::chain::{Decision, Reason, StepVerdict};
 use crate::record;
 use crate::request::Request;
 use crate::state::{Elevation, SessionId, StateError};
@@ -82,10 +85,25 @@ pub async fn decide_recorded(
     scopes.sort_unstable();
     scopes.dedup();
     request.grants = scopes;
+    let quarantine = service
+        .store
+        .quarantined(&agent)
+        .await
+        .map_err(|e| state_error(service, e))?;
     let _slot = service.admit()?;
     let started = Instant::now();
     let loaded = service.host.current();
-    let decision = loaded.decide(request);
+    let decision = match quarantine {
+        // The chain does not run for a quarantined agent; the refusal is recorded all the same.
+        Some(q) => loaded.chain().refuse(
+            request,
+            Reason::Quarantined {
+                by: q.by,
+                reason: q.reason,
+            },
+        ),
+        None => loaded.decide(request),
+    };
     let grants_used = used(&decision, &grants);
     let record = loaded.record(&decision).map(|mut record| {
         // Which credential spoke for the agent: the record shows how the principal was known.
@@ -121,6 +139,9 @@ pub async fn decide_recorded(
             .touch(id, &agent, &added, now)
             .await
             .map_err(|e| state_error(service, e))?;
+    }
+    if !matches!(decision.reason, Reason::Quarantined { .. }) {
+        super::defence::observe(service, &decision).await?;
     }
     Ok(Decided {
         decision,

@@ -2,7 +2,7 @@
 //!
 //! Decisions by verdict, chain and phase; step outcomes and failures by step; decision latency
 //! and fuel; the audit log's queue and commit latency; reloads and their outcome; HTTP
-//! requests by route and status; refused credentials.
+//! requests by route and status; refused credentials; detections and alerts.
 
 use std::time::Duration;
 
@@ -44,6 +44,8 @@ pub struct Metrics {
     state_errors: Counter,
     overloaded: Counter,
     connections: Gauge,
+    detections: Family<Labels, Counter>,
+    alerts: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -64,6 +66,8 @@ impl Metrics {
             state_errors: Counter::default(),
             overloaded: Counter::default(),
             connections: Gauge::default(),
+            detections: Family::default(),
+            alerts: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -130,6 +134,16 @@ impl Metrics {
             "connections",
             "Connections open now",
             metrics.connections.clone(),
+        );
+        registry.register(
+            "detections",
+            "Detectors that fired, by detector and kind",
+            metrics.detections.clone(),
+        );
+        registry.register(
+            "alerts",
+            "Alerts, by sink and outcome (sent, failed, dropped)",
+            metrics.alerts.clone(),
         );
         if let Some(audit) = audit {
             registry.register(
@@ -225,6 +239,27 @@ impl Metrics {
     pub fn auth_failure(&self, reason: &str) {
         self.auth_failures
             .get_or_create(&vec![("reason", reason.to_owned())])
+            .inc();
+    }
+
+    /// Counts a detector that fired.
+    pub fn detection(&self, detector: &str, kind: &str) {
+        self.detections
+            .get_or_create(&vec![
+                ("detector", detector.to_owned()),
+                ("kind", kind.to_owned()),
+            ])
+            .inc();
+    }
+
+    /// Counts an alert's delivery to a sink: `sent`, `failed` (after retries) or `dropped`
+    /// (the queue was full).
+    pub fn alert(&self, sink: &str, outcome: &str) {
+        self.alerts
+            .get_or_create(&vec![
+                ("sink", sink.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
             .inc();
     }
 

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod decide;
+pub mod defence;
 pub mod elevation;
 pub mod error;
 pub mod events;
@@ -56,6 +57,8 @@ pub struct Service {
     pub server: ServerSection,
     /// The time sessions, grants and credentials are checked against.
     pub clock: Clock,
+    /// Detectors' memory and the alerts waiting for delivery.
+    pub defence: defence::Defence,
     pending: AtomicUsize,
 }
 
@@ -77,6 +80,7 @@ impl Service {
             started,
             server,
             clock: Clock::system(),
+            defence: defence::Defence::default(),
             pending: AtomicUsize::new(0),
         }
     }

@@ -15,6 +15,7 @@
 //! | `POST /v1/elevations/{id}/approve`, `…/deny` | operator | decide a held request |
 //! | `POST /v1/elevations/{id}/revoke` | operator, or an agent for its own | end a grant early |
 //! | `POST /v1/tasks/{id}/end` | agent (operator: with `agent`) | revoke the task's grants |
+//! | `GET /v1/quarantines`, `POST /v1/quarantines/{agent}`, `DELETE /v1/quarantines/{agent}` | operator | quarantined agents |
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,6 +58,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/elevations/{id}", get(get_elevation))
         .route("/v1/elevations/{id}/{change}", post(change_elevation))
         .route("/v1/tasks/{id}/end", post(end_task))
+        .route("/v1/quarantines", get(list_quarantines))
+        .route("/v1/quarantines/{agent}", post(quarantine).delete(release))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -575,4 +578,78 @@ async fn end_task(
     };
     let answer = elevation::end_task(&service, &identity, &agent, &task).await?;
     Ok(json_response(StatusCode::OK, &answer))
+}
+
+async fn list_quarantines(
+    State(service): Shared,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    operator(&service, &headers)?;
+    let all = service
+        .store
+        .quarantines()
+        .await
+        .map_err(|e| decide::state_error(&service, e))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "quarantines": all }),
+    ))
+}
+
+async fn quarantine(
+    State(service): Shared,
+    headers: HeaderMap,
+    Path(agent): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let identity = operator(&service, &headers)?;
+    let refuse: elevation::Refuse = optional_body(&headers, raw, service.server.max_body.0)?;
+    if refuse.agent.is_some() {
+        return Err(ApiError::bad_request(
+            "the agent is in the path; leave `agent` out",
+        ));
+    }
+    let reason = refuse
+        .reason
+        .unwrap_or_else(|| "quarantined by an operator".into());
+    elevation::text("reason", &reason, true)?;
+    if crate::text::escape(&agent) != agent || agent.is_empty() || agent.len() > 256 {
+        return Err(ApiError::bad_request(
+            "the agent name is empty, too long, or holds a control character",
+        ));
+    }
+    let credential = identity.credential.to_string();
+    let quarantine = crate::state::Quarantine {
+        agent,
+        reason,
+        by: credential.clone(),
+        since: service.now(),
+    };
+    let now_in = super::defence::quarantine_agent(&service, quarantine, Some(&credential)).await?;
+    Ok(json_response(StatusCode::OK, &json!(now_in)))
+}
+
+async fn release(
+    State(service): Shared,
+    headers: HeaderMap,
+    Path(agent): Path<String>,
+) -> Result<Response, ApiError> {
+    let identity = operator(&service, &headers)?;
+    let released = service
+        .store
+        .release(&agent)
+        .await
+        .map_err(|e| decide::state_error(&service, e))?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "agent `{}` is not quarantined",
+                crate::text::escape(&agent)
+            ))
+        })?;
+    let mut fields = serde_json::Map::new();
+    fields.insert("agent".into(), json!(released.agent));
+    fields.insert("credential".into(), json!(identity.credential.to_string()));
+    fields.insert("quarantined_by".into(), json!(released.by));
+    super::events::record(&service, "agent.released", fields).await?;
+    Ok(json_response(StatusCode::OK, &json!(released)))
 }

@@ -55,6 +55,7 @@ pub async fn run(
     }
     tasks.push(tokio::spawn(purge(Arc::clone(&service))));
     tasks.push(tokio::spawn(sweep(Arc::clone(&service))));
+    tasks.push(tokio::spawn(super::defence::deliver(Arc::clone(&service))));
 
     ready(bound);
     let options = ListenOptions {

@@ -9,7 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use super::harness::{Answer, Server, audit_log, bearer, call, config, key, taint_chain};
+use super::harness::{
+    Answer, Server, admin_cli, audit_log, bearer, call, config, drop_schema, on_postgres,
+    taint_chain,
+};
 use crate::support::{cache_dir, plugin, toml_path};
 
 /// The service tests' chain, where agents with role `support` are granted what they ask for
@@ -64,18 +67,7 @@ fn verdict(server: &Server, who: &str, body: &Value) -> String {
 
 /// `lampart grants ARGS` against the server as the operator: (success, stdout, stderr).
 fn grants(server: &Server, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lampart"))
-        .arg("grants")
-        .args(["--server", &format!("http://{}", server.addr)])
-        .args(args)
-        .env("LAMPART_TOKEN", key("operator").0)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    admin_cli(server, "grants", args)
 }
 
 fn events(dir: &Path, name: &str) -> Vec<Value> {
@@ -445,15 +437,11 @@ fn two_replicas_on_one_postgres_share_grants() {
         return;
     };
     let schema = format!("lampart_test_{}", uuid::Uuid::now_v7().simple());
-    let state =
-        format!("[state]\nbackend = \"postgres\"\nurl = \"{url}\"\nschema = \"{schema}\"\n");
     let replica = |dir: &Path| {
-        let text = config(dir, &chain(), "");
-        let text = text.replace(
-            &format!("[state]\ndir = {}\n", toml_path(&dir.join("state"))),
-            &state,
-        );
-        Server::start(dir, &text)
+        Server::start(
+            dir,
+            &on_postgres(&config(dir, &chain(), ""), dir, &url, &schema),
+        )
     };
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = replica(a_dir.path());
@@ -499,14 +487,7 @@ fn two_replicas_on_one_postgres_share_grants() {
     );
     assert_eq!(a.stop().code(), Some(0));
     assert_eq!(b.stop().code(), Some(0));
-    let _ = Command::new("psql")
-        .args([
-            &url,
-            "-q",
-            "-c",
-            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-        ])
-        .output();
+    drop_schema(&url, &schema);
 }
 
 #[test]

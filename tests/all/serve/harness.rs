@@ -335,3 +335,40 @@ pub fn config(dir: &Path, chain: &str, server: &str) -> String {
         auth = auth_section(),
     )
 }
+
+/// `lampart <command> --server <server> ARGS` as the operator: (success, stdout, stderr).
+pub fn admin_cli(server: &Server, command: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lampart"))
+        .arg(command)
+        .args(["--server", &format!("http://{}", server.addr)])
+        .args(args)
+        .env("LAMPART_TOKEN", key("operator").0)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `text` (made by [`config`] for `dir`) with its SQLite `[state]` replaced by PostgreSQL at
+/// `url`, in `schema`.
+pub fn on_postgres(text: &str, dir: &Path, url: &str, schema: &str) -> String {
+    text.replace(
+        &format!("[state]\ndir = {}\n", toml_path(&dir.join("state"))),
+        &format!("[state]\nbackend = \"postgres\"\nurl = \"{url}\"\nschema = \"{schema}\"\n"),
+    )
+}
+
+/// Drops a test's PostgreSQL schema.
+pub fn drop_schema(url: &str, schema: &str) {
+    let _ = Command::new("psql")
+        .args([
+            url,
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        ])
+        .output();
+}

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod defence;
 mod elevation;
 mod lifecycle;
 mod readme;

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::harness::{Server, config, taint_chain};
+use super::harness::{Server, config, on_postgres, taint_chain};
 use crate::support::toml_path;
 
 fn send(session: &str) -> Value {
@@ -136,15 +136,11 @@ pub fn postgres() -> Option<String> {
 fn two_replicas_on_one_postgres_share_session_labels() {
     let Some(url) = postgres() else { return };
     let schema = format!("lampart_test_{}", uuid::Uuid::now_v7().simple());
-    let state =
-        format!("[state]\nbackend = \"postgres\"\nurl = \"{url}\"\nschema = \"{schema}\"\n");
     let replica = |dir: &std::path::Path| {
-        let text = config(dir, &taint_chain(), "");
-        let text = text.replace(
-            &format!("[state]\ndir = {}\n", toml_path(&dir.join("state"))),
-            &state,
-        );
-        Server::start(dir, &text)
+        Server::start(
+            dir,
+            &on_postgres(&config(dir, &taint_chain(), ""), dir, &url, &schema),
+        )
     };
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = replica(a_dir.path());
@@ -170,12 +166,5 @@ fn two_replicas_on_one_postgres_share_session_labels() {
     );
     assert_eq!(a.stop().code(), Some(0));
     assert_eq!(b.stop().code(), Some(0));
-    let _ = std::process::Command::new("psql")
-        .args([
-            &url,
-            "-q",
-            "-c",
-            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-        ])
-        .output();
+    super::harness::drop_schema(&url, &schema);
 }
