@@ -15,6 +15,7 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod digest;
+pub mod doctor;
 pub mod engine;
 pub mod files;
 pub mod host;

@@ -5,6 +5,7 @@ mod chain;
 mod cli;
 mod contract;
 mod docs;
+mod doctor;
 mod engine;
 mod hostile;
 mod mcp;

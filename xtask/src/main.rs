@@ -212,6 +212,17 @@ fn mcp_demo() -> Result<(), String> {
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("starting lampart mcp: {e}"))?;
+    // A demo that hangs must not hang whoever runs it: the proxy is stopped after a minute.
+    let pid = proxy.id().to_string();
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = std::sync::Arc::clone(&finished);
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        if !watchdog.load(std::sync::atomic::Ordering::Acquire) {
+            eprintln!("xtask: the MCP demo took over a minute; stopping lampart mcp");
+            let _ = Command::new("kill").arg(&pid).status();
+        }
+    });
     let mut stdin = proxy.stdin.take().ok_or("no stdin")?;
     let mut stdout = BufReader::new(proxy.stdout.take().ok_or("no stdout")?);
     let mut id = 0;
@@ -276,6 +287,7 @@ fn mcp_demo() -> Result<(), String> {
     }
     drop(stdin);
     let status = proxy.wait().map_err(|e| e.to_string())?;
+    finished.store(true, std::sync::atomic::Ordering::Release);
     if !status.success() {
         return Err(format!("lampart mcp failed with {status}"));
     }

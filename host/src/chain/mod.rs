@@ -165,6 +165,24 @@ impl Chain {
             .collect()
     }
 
+    /// How many enforcing policies would decide `request` (by its phase and tool): none means
+    /// only the chain's default decides it.
+    pub fn policies_covering(&self, request: &Request) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| s.mode == Mode::Enforce && s.plugin.kind() == Kind::Policy)
+            .filter(|s| s.applies(request))
+            .count()
+    }
+
+    /// Each step's name, mode and limits, in the order they run.
+    pub fn step_limits(&self) -> Vec<(String, Mode, Limits)> {
+        self.steps
+            .iter()
+            .map(|s| (s.name.clone(), s.mode, s.limits))
+            .collect()
+    }
+
     /// Denies `request` for `reason` without running any step (a quarantined agent): the
     /// decision is recorded like any other, under this chain's revision.
     pub fn refuse(&self, request: Request, reason: Reason) -> Decision {

@@ -1,9 +1,11 @@
-//! The command line: `check`, `serve`, `mcp`, `grants`, `agents`, `keys`, `audit` and `plugin`.
+//! The command line: `check`, `serve`, `mcp`, `grants`, `agents`, `doctor`, `keys`, `audit` and
+//! `plugin`.
 
 mod admin;
 mod agents;
 mod audit;
 mod check;
+mod doctor;
 mod grants;
 mod input;
 mod keys;
@@ -61,6 +63,8 @@ enum Command {
     Grants(grants::GrantsArgs),
     /// Quarantines and releases agents on a running `lampart serve`.
     Agents(agents::AgentsArgs),
+    /// Assesses a chain config: what makes it weak, how badly, and what to change.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Runs a parsed command line.
@@ -74,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mcp(args) => mcp::run(args),
         Command::Grants(args) => grants::run(args),
         Command::Agents(args) => agents::run(args),
+        Command::Doctor(args) => doctor::run(args),
     }
 }
 

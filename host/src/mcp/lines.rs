@@ -24,6 +24,11 @@ pub struct LineTransport<R, W> {
     input: BufReader<R>,
     out: Arc<Mutex<W>>,
     max_line: usize,
+    /// The line read so far (up to `max_line` bytes of it) and its whole length. Kept here,
+    /// not in the reading future, because that future is dropped whenever the service loop
+    /// attends to something else first: a line that arrived in pieces must survive that.
+    partial: Vec<u8>,
+    partial_length: usize,
 }
 
 impl<R, W> LineTransport<R, W>
@@ -37,6 +42,8 @@ where
             input: BufReader::new(input),
             out: Arc::new(Mutex::new(output)),
             max_line: MAX_LINE,
+            partial: Vec::new(),
+            partial_length: 0,
         }
     }
 
@@ -47,32 +54,34 @@ where
     }
 
     /// The next line without its newline: `None` at the end of the input, `Err(length)` for
-    /// a line over the limit (consumed, not kept).
+    /// a line over the limit (consumed, not kept). Cancel-safe: what was read of a line
+    /// before the future was dropped is kept for the next call.
     async fn next_line(&mut self) -> std::io::Result<Option<Result<Vec<u8>, usize>>> {
-        let mut line = Vec::new();
-        let mut length = 0;
         loop {
             let available = self.input.fill_buf().await?;
             if available.is_empty() {
-                return Ok((length > 0).then(|| self.kept(line, length)));
+                return Ok((self.partial_length > 0).then(|| self.take_line()));
             }
             let (chunk, end) = match available.iter().position(|&b| b == b'\n') {
                 Some(at) => (&available[..at], Some(at + 1)),
                 None => (available, None),
             };
-            length += chunk.len();
-            if length <= self.max_line {
-                line.extend_from_slice(chunk);
+            self.partial_length += chunk.len();
+            if self.partial_length <= self.max_line {
+                self.partial.extend_from_slice(chunk);
             }
             let consumed = end.unwrap_or(chunk.len());
             self.input.consume(consumed);
             if end.is_some() {
-                return Ok(Some(self.kept(line, length)));
+                return Ok(Some(self.take_line()));
             }
         }
     }
 
-    fn kept(&self, line: Vec<u8>, length: usize) -> Result<Vec<u8>, usize> {
+    /// The line read, or its length when it was over the limit; the next starts empty.
+    fn take_line(&mut self) -> Result<Vec<u8>, usize> {
+        let line = std::mem::take(&mut self.partial);
+        let length = std::mem::replace(&mut self.partial_length, 0);
         if length <= self.max_line {
             Ok(line)
         } else {
@@ -227,5 +236,24 @@ mod tests {
                 .unwrap()
                 .contains("over the limit of 200 bytes")
         );
+    }
+
+    #[tokio::test]
+    async fn a_line_in_pieces_survives_a_dropped_read() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let (read, write) = tokio::io::split(server);
+        let mut transport = LineTransport::new(read, write);
+        let line = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}\n";
+        let (first, rest) = line.split_at(17);
+        client.write_all(first.as_bytes()).await.unwrap();
+        // The service loop gives up on this read to attend to something else.
+        let gave_up =
+            tokio::time::timeout(std::time::Duration::from_millis(50), transport.receive()).await;
+        assert!(gave_up.is_err(), "half a line is not a message");
+        client.write_all(rest.as_bytes()).await.unwrap();
+        let message = transport.receive().await.expect("the whole message");
+        let value = serde_json::to_value(&message).unwrap();
+        assert_eq!(value["id"], 3, "{value}");
+        assert_eq!(value["method"], "ping");
     }
 }
