@@ -6,6 +6,7 @@
 //! name = "payments"
 //! default = "deny"        # verdict when no policy decides: "deny" or "allow"
 //! deny-at = "high"        # an enforcing finding at or above this severity denies ("never": off)
+//! signed-by = []          # signers every step needs one signature from, unless it names its own
 //!
 //! [limits]                # defaults for every step
 //! fuel = 100_000_000
@@ -17,10 +18,15 @@
 //! mask = ["/card_number"] # argument fields replaced by "***" in the log
 //! hash = ["/recipient"]   # argument fields replaced by their blake3 digest in the log
 //!
+//! [signers]              # trusted plugin signers: name = Ed25519 public key
+//! security-team = "ed25519:…"
+//!
 //! [[step]]
 //! name = "shell"
 //! plugin = "plugins/shell_guard.wasm"
 //! digest = "blake3:…"     # optional pin: a different file refuses to load
+//! signed-by = ["security-team"]  # optional: a valid signature by one of these is required
+//! signature = "plugins/shell_guard.wasm.sig"  # where the signatures are (this is the default)
 //! kind = "inspector"      # optional: checked against what the component exports
 //! mode = "enforce"        # or "monitor": run and record, never decide
 //! instance = "fresh"      # or "warm": reuse instances between decisions (faster, less isolated)
@@ -57,6 +63,9 @@ pub struct ChainConfig {
     /// Where and how decisions are recorded; absent means no audit log.
     #[serde(default)]
     pub audit: Option<AuditSection>,
+    /// Trusted plugin signers: a name for each Ed25519 public key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signers: BTreeMap<String, crate::signing::PublicKey>,
     /// The steps, in order (inspectors always run before policies).
     #[serde(default)]
     pub step: Vec<StepConfig>,
@@ -103,6 +112,10 @@ pub struct ChainSection {
     /// An enforcing finding at or above this severity denies.
     #[serde(default = "default_deny_at")]
     pub deny_at: Threshold,
+    /// Every step's plugin must carry a valid signature by one of these `[signers]`, unless
+    /// the step names its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
 }
 
 impl Default for ChainSection {
@@ -111,6 +124,7 @@ impl Default for ChainSection {
             name: None,
             default: DefaultVerdict::Deny,
             deny_at: default_deny_at(),
+            signed_by: Vec::new(),
         }
     }
 }
@@ -429,6 +443,14 @@ pub struct StepConfig {
     /// `blake3:<hex>` pin; a file with another digest refuses to load.
     #[serde(default)]
     pub digest: Option<Digest>,
+    /// The plugin must carry a valid signature by one of these `[signers]` (overrides
+    /// `[chain] signed-by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<Vec<String>>,
+    /// The signature file (relative to the config file); by default the plugin's path with
+    /// `.sig` appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<PathBuf>,
     /// Expected world; checked against the component's exports.
     #[serde(default)]
     pub kind: Option<Kind>,
@@ -543,6 +565,12 @@ impl ChainConfig {
                     return Err(format!("{label}: another step is also named `{name}`"));
                 }
             }
+            if step.signed_by.as_ref().is_some_and(Vec::is_empty) {
+                return Err(format!(
+                    "{label}: `signed-by` is empty; name at least one of `[signers]`, or leave it out"
+                ));
+            }
+            self.check_signers(&label, step.signed_by.iter().flatten())?;
             if step.applies_to.tools.as_ref().is_some_and(Vec::is_empty) {
                 return Err(format!(
                     "{label}: `applies-to.tools` is empty, so the step would see no tool; leave it out to apply to every tool"
@@ -562,6 +590,7 @@ impl ChainConfig {
                 size.0
             ));
         }
+        self.check_signers("[chain]", &self.chain.signed_by)?;
         crate::mcp::config::check_upstreams(&self.upstream)?;
         self.elevation.check()?;
         crate::server::defence::config::check(&self.detector, self.alerts.as_ref())?;
@@ -572,6 +601,35 @@ impl ChainConfig {
             );
         }
         Ok(())
+    }
+}
+
+impl ChainConfig {
+    /// Every name in a `signed-by` list is one of `[signers]`.
+    fn check_signers<'a>(
+        &self,
+        label: &str,
+        names: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), String> {
+        for name in names {
+            if !self.signers.contains_key(name) {
+                let known: Vec<&str> = self.signers.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "{label}: `signed-by` names `{name}`, which is not in `[signers]` (known: {})",
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The signers a step's plugin needs a signature from: its own list, else the chain's.
+    pub fn required_signers<'a>(&'a self, step: &'a StepConfig) -> &'a [String] {
+        step.signed_by.as_deref().unwrap_or(&self.chain.signed_by)
     }
 }
 

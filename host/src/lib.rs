@@ -24,6 +24,7 @@ pub mod private_dir;
 pub mod record;
 pub mod request;
 pub mod server;
+pub mod signing;
 pub mod state;
 pub mod strict_json;
 pub mod text;

@@ -10,6 +10,7 @@ mod engine;
 mod hostile;
 mod mcp;
 mod serve;
+mod signing;
 mod stream;
 mod support;
 #[cfg(unix)]

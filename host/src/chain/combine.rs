@@ -134,6 +134,7 @@ mod tests {
         StepRecord {
             name: name.into(),
             plugin: crate::digest::Digest::of(b"plugin"),
+            signed_by: Vec::new(),
             kind: Kind::Policy,
             mode,
             instance: crate::engine::InstanceMode::Fresh,

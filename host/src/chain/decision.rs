@@ -144,6 +144,9 @@ pub struct StepRecord {
     pub name: String,
     /// The digest of the plugin that ran.
     pub plugin: Digest,
+    /// The trusted signers that vouched for the plugin, when the chain required signatures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
     /// Policy or inspector.
     pub kind: Kind,
     /// Enforce or monitor.

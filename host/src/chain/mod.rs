@@ -52,6 +52,16 @@ pub enum ChainError {
         /// What the file hashes to.
         actual: Digest,
     },
+    /// The step requires a signature and the plugin does not carry a valid one.
+    #[error("{step}: plugin `{path}` refused: {error}")]
+    Signature {
+        /// Which step.
+        step: String,
+        /// The file.
+        path: PathBuf,
+        /// Why the signatures do not vouch for it.
+        error: crate::signing::SigningError,
+    },
     /// The component exports the other world.
     #[error(
         "{step}: plugin `{path}` is {actual_article} {actual} (it exports `{export}`), but the step says kind = \"{expected}\""
@@ -90,6 +100,8 @@ struct Step {
     tools: GlobSet,
     plugin_tools: GlobSet,
     phases: Vec<Phase>,
+    /// The trusted signers whose signatures vouch for the plugin (when the step requires one).
+    signed_by: Vec<String>,
 }
 
 impl Step {
@@ -120,7 +132,14 @@ impl Chain {
         let defaults = config.limits.over(Limits::default());
         let mut steps = Vec::with_capacity(config.step.len());
         for (index, step_config) in config.step.iter().enumerate() {
-            steps.push(load_step(&engine, index, step_config, base_dir, defaults)?);
+            steps.push(load_step(
+                &engine,
+                index,
+                config,
+                step_config,
+                base_dir,
+                defaults,
+            )?);
         }
         let digests: Vec<String> = steps.iter().map(|step| step.digest.to_string()).collect();
         let revision = Digest::of_json(&json!({
@@ -317,6 +336,7 @@ impl Chain {
 fn load_step(
     engine: &Engine,
     index: usize,
+    config: &ChainConfig,
     step_config: &config::StepConfig,
     base_dir: &Path,
     defaults: Limits,
@@ -354,12 +374,27 @@ fn load_step(
             actual: digest,
         });
     }
+    let signature_error = |error| ChainError::Signature {
+        step: step.clone(),
+        path: path.clone(),
+        error,
+    };
+    let signatures =
+        signatures(config, step_config, base_dir, &path, digest).map_err(signature_error)?;
     let loaded = engine
         .load_bytes(&path, &bytes)
         .map_err(|error| ChainError::Plugin {
             step: step.clone(),
             error,
         })?;
+    let signed_by = match signatures {
+        Some((file, signers)) => {
+            file.check_component(loaded.kind.as_str(), loaded.contract.as_str())
+                .map_err(signature_error)?;
+            signers
+        }
+        None => Vec::new(),
+    };
     if let Some(expected) = step_config.kind
         && expected != loaded.kind
     {
@@ -441,6 +476,7 @@ fn load_step(
         tools,
         plugin_tools,
         phases,
+        signed_by,
     })
 }
 
@@ -513,10 +549,31 @@ fn wit_input(id: &str, request: &Request) -> bindings::Input {
     }
 }
 
+/// When the step requires a signature: its signature file and the trusted signers that
+/// vouch for the plugin's digest. Checked before the plugin is compiled.
+fn signatures(
+    config: &ChainConfig,
+    step_config: &config::StepConfig,
+    base_dir: &Path,
+    plugin: &Path,
+    digest: Digest,
+) -> Result<Option<(crate::signing::SignatureFile, Vec<String>)>, crate::signing::SigningError> {
+    let required = config.required_signers(step_config);
+    if required.is_empty() {
+        return Ok(None);
+    }
+    let configured = step_config.signature.as_ref().map(|p| base_dir.join(p));
+    let path = crate::signing::signature_path(plugin, configured.as_deref());
+    let file = crate::signing::SignatureFile::read(&path)?;
+    let signers = file.check(digest, &config.signers, required)?;
+    Ok(Some((file, signers)))
+}
+
 fn base_record<T>(step: &Step, call: &Call<T>) -> StepRecord {
     StepRecord {
         name: step.name.clone(),
         plugin: step.digest,
+        signed_by: step.signed_by.clone(),
         kind: step.plugin.kind(),
         mode: step.mode,
         instance: step.plugin.instance_mode(),

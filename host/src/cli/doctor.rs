@@ -1,10 +1,11 @@
 //! `lampart doctor`: a chain's weaknesses, most serious first, each with its fix.
 
+use super::Format;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use lampart::chain::{Chain, Severity};
 use lampart::config::ChainConfig;
 use lampart::doctor;
@@ -19,15 +20,6 @@ pub struct DoctorArgs {
     /// How to print the findings.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-}
-
-/// What to print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// One line per weakness, then a summary.
-    Text,
-    /// One JSON object: `weaknesses` and `worst`.
-    Json,
 }
 
 /// Exit codes: 0 when nothing is worse than low, 1 medium, 3 high, 4 critical (2: the

@@ -1,8 +1,9 @@
 //! `lampart grants`: list, approve, deny and revoke elevations on a running service.
 
+use super::Format;
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
@@ -18,15 +19,6 @@ pub struct GrantsArgs {
     format: Format,
     #[command(subcommand)]
     command: GrantsCommand,
-}
-
-/// What to print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// One line per elevation.
-    Text,
-    /// The service's JSON answer.
-    Json,
 }
 
 /// The operations on elevations.

@@ -1,9 +1,10 @@
 //! `lampart keys`: make API keys for `lampart serve`.
 
+use super::Format;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use lampart::auth::{ApiKey, KeyEntry, check_name, is_valid_id};
 use serde::Serialize;
 
@@ -33,12 +34,6 @@ pub struct NewArgs {
     /// `text`: the key, then the TOML entry; `json`: one JSON object.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 pub fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {

@@ -18,7 +18,7 @@ mod text;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use lampart::engine::{Engine, EngineOptions};
 
 /// Exit code: every decision allowed.
@@ -29,6 +29,15 @@ pub const EXIT_DENY: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 /// Exit code: at least one decision needs an elevation (and none denied).
 pub const EXIT_ELEVATE: u8 = 3;
+
+/// How a command prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Text,
+    /// JSON, for programs.
+    Json,
+}
 
 /// Lampart: a policy host for AI agents' tool calls.
 #[derive(Debug, Parser)]

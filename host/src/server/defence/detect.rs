@@ -268,6 +268,7 @@ mod tests {
             steps: vec![StepRecord {
                 name: "rules".into(),
                 plugin: Digest::of(b"p"),
+                signed_by: Vec::new(),
                 kind: Kind::Policy,
                 mode: Mode::Enforce,
                 instance: InstanceMode::Fresh,
