@@ -8,6 +8,7 @@ mod docs;
 mod doctor;
 mod engine;
 mod hostile;
+mod inspectors;
 mod mcp;
 mod serve;
 mod signing;

@@ -58,6 +58,9 @@ fn build_plugins() -> Result<(), String> {
     for package in [
         "tool-rules",
         "shell-guard",
+        "secrets",
+        "pii",
+        "egress",
         "scripted-policy",
         "scripted-inspector",
         "legacy-policy",

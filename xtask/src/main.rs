@@ -18,15 +18,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// The plugin crates, and the name of the component each one builds.
-const PLUGINS: [&str; 5] = [
+const PLUGINS: [&str; 8] = [
     "tool-rules",
     "shell-guard",
+    "secrets",
+    "pii",
+    "egress",
     "scripted-policy",
     "scripted-inspector",
     "legacy-policy",
 ];
 /// The plugins that ship; the others only serve the tests.
-const SHIPPED: [&str; 2] = ["tool-rules", "shell-guard"];
+const SHIPPED: [&str; 5] = ["tool-rules", "shell-guard", "secrets", "pii", "egress"];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn main() -> ExitCode {

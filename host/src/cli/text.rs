@@ -21,6 +21,21 @@ pub fn decision_line(decision: &Decision) -> String {
     let mut line = format!("{verdict:<7} {id:<10} {agent:<14} {tool:<14} ");
     // The reason is rendered once, straight into the line, escaped as it is written.
     let _ = write!(EscapingWriter(&mut line), "{}", decision.reason);
+    if decision.redacted.is_some() {
+        // What was taken out before the action (or the answer) was passed on.
+        let mut what: Vec<String> = decision
+            .steps
+            .iter()
+            .filter(|step| step.redactions > 0)
+            .flat_map(|step| &step.findings)
+            .map(|f| match &f.location {
+                Some(at) if !at.is_empty() => format!("{} at {at}", f.rule),
+                _ => f.rule.clone(),
+            })
+            .collect();
+        what.dedup();
+        let _ = write!(EscapingWriter(&mut line), "; redacted: {}", what.join(", "));
+    }
     line
 }
 
