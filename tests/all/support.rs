@@ -61,6 +61,7 @@ fn build_plugins() -> Result<(), String> {
         "secrets",
         "pii",
         "egress",
+        "prompt-injection",
         "scripted-policy",
         "scripted-inspector",
         "legacy-policy",

@@ -18,18 +18,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// The plugin crates, and the name of the component each one builds.
-const PLUGINS: [&str; 8] = [
+const PLUGINS: [&str; 9] = [
     "tool-rules",
     "shell-guard",
     "secrets",
     "pii",
     "egress",
+    "prompt-injection",
     "scripted-policy",
     "scripted-inspector",
     "legacy-policy",
 ];
 /// The plugins that ship; the others only serve the tests.
-const SHIPPED: [&str; 5] = ["tool-rules", "shell-guard", "secrets", "pii", "egress"];
+const SHIPPED: [&str; 6] = [
+    "tool-rules",
+    "shell-guard",
+    "secrets",
+    "pii",
+    "egress",
+    "prompt-injection",
+];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn main() -> ExitCode {
