@@ -916,7 +916,9 @@ fn hidden_regions(lower: &str) -> Vec<&str> {
         return out;
     }
     let mut from = 0;
-    while let Some(open) = lower[from..].find("<!--") {
+    while out.len() < 64
+        && let Some(open) = lower[from..].find("<!--")
+    {
         let start = from + open + 4;
         let end = lower[start..]
             .find("-->")
@@ -938,7 +940,8 @@ fn hidden_regions(lower: &str) -> Vec<&str> {
         "color:#fff",
         "color: #fff",
     ] {
-        for (at, _) in lower.match_indices(style) {
+        // At most 64 of each: a page is not hidden 64 times over, and each costs a search.
+        for (at, _) in lower.match_indices(style).take(64) {
             // The element's text: after the end of its opening tag, up to the next tag.
             let Some(close) = lower[at..].find('>') else {
                 continue;
@@ -954,7 +957,7 @@ fn hidden_regions(lower: &str) -> Vec<&str> {
 fn exfil_link(text: &str, n: &Normalised) -> Option<Detection> {
     // `![alt](url)` and `[text](url)`, and HTML images.
     let mut found = None;
-    for (at, _) in text.match_indices("](") {
+    for (at, _) in text.match_indices("](").take(64) {
         let image = text[..at]
             .rfind("![")
             .is_some_and(|open| !text[open..at].contains('\n'));
@@ -968,7 +971,7 @@ fn exfil_link(text: &str, n: &Normalised) -> Option<Detection> {
         }
     }
     if found.is_none() {
-        for (at, _) in n.lower.match_indices("<img") {
+        for (at, _) in n.lower.match_indices("<img").take(64) {
             let rest = &n.lower[at..];
             if let Some(src) = rest.find("src=") {
                 let url: String = rest[src + 4..]

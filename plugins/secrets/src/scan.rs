@@ -109,6 +109,15 @@ fn run(bytes: &[u8], from: usize, class: impl Fn(u8) -> bool) -> usize {
         .map_or(bytes.len(), |n| from + n)
 }
 
+/// The end of the run from `from`, read for at most `max` bytes.
+fn run_max(bytes: &[u8], from: usize, class: impl Fn(u8) -> bool, max: usize) -> usize {
+    from + bytes[from..]
+        .iter()
+        .take(max)
+        .take_while(|b| class(**b))
+        .count()
+}
+
 /// A token: `prefix`, then a run of `class` of `min..=max` bytes, not followed by another
 /// byte of `class` (so a longer identifier is not cut into a key).
 fn token(
@@ -173,6 +182,7 @@ fn at_word(bytes: &[u8], i: usize) -> Option<Hit> {
         return Some(h);
     }
     if bytes[i].is_ascii_alphabetic()
+        && (i == 0 || !matches!(bytes[i - 1], b'_' | b'-' | b'.'))
         && let Some((start, end)) = assignment(bytes, i)
     {
         // A value with a shape of its own is reported as what it is.
@@ -188,7 +198,10 @@ fn at_word(bytes: &[u8], i: usize) -> Option<Hit> {
 /// The secret with a recognisable shape (a known prefix, a PEM block, a URL's password, a
 /// bearer token) that starts at `i`, if any.
 fn shaped(bytes: &[u8], i: usize) -> Option<Hit> {
-    if i >= bytes.len() {
+    // Not from inside a longer run of a token's alphabet (`x_AKIA…`, `a-eyJ…`): a token
+    // starts where such a run starts, and trying every position of a run would make a long
+    // run cost its length squared.
+    if i >= bytes.len() || (i > 0 && matches!(bytes[i - 1], b'_' | b'-' | b'.')) {
         return None;
     }
     let t = |prefix: &[u8], class: fn(u8) -> bool, min: usize, max: usize| {
@@ -400,8 +413,15 @@ const SECRET_NAMES: &[&str] = &[
 /// `clientSecret`, but not `max_tokens`, `token_type`, `tokenizer` or `password_hint`.
 /// (`pwd` is left out: it is far more often a working directory than a password.)
 pub fn secret_name(name: &str) -> bool {
+    if name.len() > 64 || name.len() < 3 {
+        return false;
+    }
     let lower = name.to_ascii_lowercase();
-    if lower.len() > 64 {
+    // Every secret name holds one of these; most names hold none, and cost no more.
+    if !["pass", "secret", "token", "key", "credential"]
+        .iter()
+        .any(|core| lower.contains(core))
+    {
         return false;
     }
     const NOT: &[&str] = &[
@@ -521,12 +541,18 @@ fn assignment(bytes: &[u8], i: usize) -> Option<(usize, usize)> {
         }
         _ => None,
     };
+    // A value longer than any secret is read no further (`plausible_secret` refuses it).
     let end = match quote {
-        Some(q) => run(bytes, at, |b| b != q && b != b'\n' && b != b' '),
-        None => run(bytes, at, |b| {
-            !b.is_ascii_whitespace()
-                && !matches!(b, b',' | b';' | b'&' | b'"' | b'\'' | b'}' | b')')
-        }),
+        Some(q) => run_max(bytes, at, |b| b != q && b != b'\n' && b != b' ', 513),
+        None => run_max(
+            bytes,
+            at,
+            |b| {
+                !b.is_ascii_whitespace()
+                    && !matches!(b, b',' | b';' | b'&' | b'"' | b'\'' | b'}' | b')')
+            },
+            513,
+        ),
     };
     let value = &bytes[at..end];
     plausible_secret(name, value).then_some((at, end))

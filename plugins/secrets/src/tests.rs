@@ -424,3 +424,15 @@ fn any_text_scans_without_panicking_and_hits_fall_on_char_boundaries() {
             .wrapping_add(1);
     }
 }
+
+#[test]
+fn long_runs_of_a_token_alphabet_are_read_once() {
+    // Each of these starts a candidate at every few bytes; read naively, each start would scan
+    // the rest of the run. The scanner takes a token only where its run starts.
+    for piece in ["eyJ_", "a.", "x-", "AKIA_", "http.", "password."] {
+        let text = piece.repeat(50_000);
+        let _ = scan(&text);
+    }
+    // A token inside a longer run is not a token.
+    assert!(scan("prefix_AKIAQWERTYUIOP234567").is_empty());
+}
