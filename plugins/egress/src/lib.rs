@@ -34,7 +34,7 @@
 
 pub mod url;
 
-use lampart_sdk::json::{is_pointer, push_token};
+use lampart_sdk::json::{is_pointer, strings};
 use lampart_sdk::serde_json::Value;
 use lampart_sdk::{Finding, HostSettings, Info, Input, Inspection, Phase, Settings, log};
 
@@ -157,11 +157,9 @@ impl Config {
 /// Inspects `input` under `config`.
 pub fn inspect_with(config: &Config, input: &Input) -> Inspection {
     let mut out = Inspection::new();
-    let mut visit = |value: &Value, pointer: String| {
-        let mut strings = Vec::new();
-        collect(value, pointer, &mut strings);
-        for (pointer, text) in strings {
-            check_text(config, text, &pointer, &mut out);
+    let mut visit = |value: &Value, at: String| {
+        for (pointer, text) in strings(value) {
+            check_text(config, text, &format!("{at}{pointer}"), &mut out);
         }
     };
     match &config.fields {
@@ -175,23 +173,6 @@ pub fn inspect_with(config: &Config, input: &Input) -> Inspection {
         }
     }
     out
-}
-
-fn collect<'a>(value: &'a Value, pointer: String, out: &mut Vec<(String, &'a str)>) {
-    match value {
-        Value::String(text) => out.push((pointer, text)),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                collect(item, format!("{pointer}/{i}"), out);
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map {
-                collect(v, push_token(&pointer, k), out);
-            }
-        }
-        _ => {}
-    }
 }
 
 fn report(out: &mut Inspection, finding: Finding) {

@@ -45,7 +45,6 @@
 
 pub mod detect;
 
-use lampart_sdk::serde_json::Value;
 use lampart_sdk::{Finding, HostSettings, Info, Input, Inspection, Phase, Settings, Severity, log};
 
 pub use detect::{Confidence, Detection, Family, detect};
@@ -130,13 +129,7 @@ pub fn severity(detection: &Detection) -> Severity {
 /// Inspects `input` under `config`: the tool's answer in the response phase.
 pub fn inspect_with(config: &Config, input: &Input) -> Inspection {
     let mut out = Inspection::new();
-    let mut texts: Vec<(String, &str)> = Vec::new();
-    match (input.output_json(), input.output_text()) {
-        (Some(json), _) => strings(json, String::new(), &mut texts),
-        (None, Some(text)) => texts.push((String::new(), text)),
-        (None, None) => {}
-    }
-    for (pointer, text) in texts {
+    for (pointer, text) in input.output_strings() {
         for detection in detect(text) {
             if detection.confidence < config.min_confidence
                 || !config.families.contains(&detection.family)
@@ -156,23 +149,6 @@ pub fn inspect_with(config: &Config, input: &Input) -> Inspection {
         out.add_label_once(label);
     }
     out
-}
-
-fn strings<'a>(value: &'a Value, pointer: String, out: &mut Vec<(String, &'a str)>) {
-    match value {
-        Value::String(text) => out.push((pointer, text)),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                strings(item, format!("{pointer}/{i}"), out);
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map {
-                strings(v, lampart_sdk::json::push_token(&pointer, k), out);
-            }
-        }
-        _ => {}
-    }
 }
 
 fn inspect(input: &Input) -> Inspection {
