@@ -60,3 +60,47 @@ fn the_readme_config_example_loads_and_decides_as_documented() {
         Verdict::Deny
     );
 }
+
+/// The README's tool-rules example (indented in a list item), as a chain of its own.
+fn readme_tool_rules_example() -> String {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let marker = "  ```toml\n  [[step.settings.rules]]\n  name = \"tainted-external-mail\"";
+    let start = readme
+        .find(marker)
+        .expect("the README's tool-rules example")
+        + "  ```toml\n".len();
+    let end = start + readme[start..].find("  ```").unwrap();
+    let rules: String = readme[start..end]
+        .lines()
+        .map(|line| format!("{}\n", line.strip_prefix("  ").unwrap_or(line)))
+        .collect();
+    format!(
+        "[chain]\nname = \"mail\"\ndefault = \"deny\"\n\n[[step]]\nname = \"tool-rules\"\nplugin = {}\nkind = \"policy\"\n\n{rules}\n[[step.settings.rules]]\nname = \"mail\"\ntools = [\"send_email\"]\neffect = \"allow\"\n",
+        toml_path(&plugin("tool-rules"))
+    )
+}
+
+#[test]
+fn the_readme_tool_rules_example_decides_as_documented() {
+    let chain = try_chain(&readme_tool_rules_example())
+        .unwrap_or_else(|e| panic!("the README's tool-rules example does not load: {e}"));
+    let decide = |labels: serde_json::Value, to: serde_json::Value| {
+        chain
+            .decide(request(json!({
+                "principal": {"agent": "a", "session": "s"},
+                "labels": labels,
+                "action": {"tool": "send_email", "args": {"to": to}}
+            })))
+            .verdict
+    };
+    let tainted = json!(["untrusted-content"]);
+    assert_eq!(decide(json!([]), json!(["x@evil.example"])), Verdict::Allow);
+    assert_eq!(
+        decide(tainted.clone(), json!(["a@Corp.Example"])),
+        Verdict::Allow
+    );
+    assert_eq!(
+        decide(tainted, json!(["a@corp.example", "x@evil.example"])),
+        Verdict::ElevationRequired
+    );
+}

@@ -1,9 +1,9 @@
 //! Matching rules against an input.
 
-use lampart_sdk::{Decision, Finding, Input, Phase, glob};
+use lampart_sdk::{Decision, Finding, Input, Phase, glob, json};
 use serde_json::Value;
 
-use crate::config::{Condition, Config, DefaultVerdict, Effect, Rule, Test};
+use crate::config::{Bound, Condition, Config, DefaultVerdict, Effect, Rule, Test, TextAt};
 
 /// The tool name under which the service asks the chain about a request for privileges.
 pub const ELEVATE_TOOL: &str = "lampart.elevate";
@@ -29,8 +29,11 @@ pub fn decide(config: &Config, input: &Input) -> Decision {
                 rule.name
             ));
         }
-        if rule.when.iter().all(|c| condition_holds(c, input)) {
-            return decision_of(rule, input);
+        match all_hold(&rule.when, input.args(), input) {
+            Ok(true) => return decision_of(rule, input),
+            Ok(false) => {}
+            // A regex that cannot be compiled: never reached after a load that checked it.
+            Err(error) => return Decision::deny(error),
         }
     }
     if elevation {
@@ -78,23 +81,126 @@ fn decision_of(rule: &Rule, input: &Input) -> Decision {
         .with_labels(rule.add_labels.iter().cloned())
 }
 
-/// Whether one condition holds; a missing argument or a value of the wrong type makes
-/// it false (except for `present: false`, which holds exactly when the argument is
-/// missing).
-pub fn condition_holds(condition: &Condition, input: &Input) -> bool {
-    let value = input.arg(&condition.arg);
-    match (&condition.test, value) {
-        (Test::Present(wanted), v) => v.is_some() == *wanted,
-        (_, None) => false,
-        (Test::Equals(expected), Some(v)) => json_eq(v, expected),
-        (Test::OneOf(options), Some(v)) => options.iter().any(|o| json_eq(v, o)),
-        (Test::Matches(re), Some(v)) => v.as_str().is_some_and(|s| re.is_match(s)),
-        (Test::Range { min, max }, Some(v)) => v
+/// Whether every condition holds on `root` (the call's arguments, or an array element
+/// inside `every`/`any`); stops at the first that does not.
+fn all_hold(conditions: &[Condition], root: &Value, input: &Input) -> Result<bool, String> {
+    for c in conditions {
+        if !condition_holds(c, root, input)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether one condition holds on `root`. A missing argument or a value of the wrong type
+/// makes a test false (except `present: false`, which holds exactly when the argument is
+/// missing); the error is a regex that does not compile.
+pub fn condition_holds(condition: &Condition, root: &Value, input: &Input) -> Result<bool, String> {
+    Ok(match condition {
+        Condition::Value { arg, test } => test_holds(test, json::lookup(root, arg), input)?,
+        Condition::Every { arg, conditions } => match json::lookup(root, arg) {
+            Some(Value::Array(items)) => {
+                for item in items {
+                    if !all_hold(conditions, item, input)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            _ => false,
+        },
+        Condition::Any { arg, conditions } => match json::lookup(root, arg) {
+            Some(Value::Array(items)) => {
+                for item in items {
+                    if all_hold(conditions, item, input)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            _ => false,
+        },
+        Condition::Not(inner) => !condition_holds(inner, root, input)?,
+        Condition::AnyOf(list) => {
+            for c in list {
+                if condition_holds(c, root, input)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Condition::AllOf(list) => all_hold(list, root, input)?,
+        Condition::Label(label) => input.has_label(label),
+    })
+}
+
+fn test_holds(test: &Test, value: Option<&Value>, input: &Input) -> Result<bool, String> {
+    let Some(v) = value else {
+        return Ok(matches!(test, Test::Present(false)));
+    };
+    Ok(match test {
+        Test::Present(wanted) => *wanted,
+        Test::Equals { value, fold } => folded_eq(v, value, *fold),
+        Test::OneOf { values, fold } => values.iter().any(|o| folded_eq(v, o, *fold)),
+        Test::Matches(pattern) => match v.as_str() {
+            None => false,
+            Some(s) => {
+                let re = pattern.regex()?;
+                if pattern.folds() {
+                    re.is_match(&s.to_lowercase())
+                } else {
+                    re.is_match(s)
+                }
+            }
+        },
+        Test::Range { min, max } => v
             .as_f64()
             .is_some_and(|x| min.is_none_or(|min| x >= min) && max.is_none_or(|max| x <= max)),
-        (Test::Trusted { values, .. }, Some(v)) => {
-            (v.is_string() || v.is_number()) && values.iter().any(|t| json_eq(v, t))
+        Test::Trusted { values, fold, .. } => {
+            (v.is_string() || v.is_number()) && values.iter().any(|t| folded_eq(v, t, *fold))
         }
+        Test::Type(kind) => kind.holds(v),
+        Test::Text { at, text, fold } => v.as_str().is_some_and(|s| {
+            let owned;
+            let s = if *fold {
+                owned = s.to_lowercase();
+                owned.as_str()
+            } else {
+                s
+            };
+            match at {
+                TextAt::Start => s.starts_with(text.as_str()),
+                TextAt::End => s.ends_with(text.as_str()),
+                TextAt::Anywhere => s.contains(text.as_str()),
+            }
+        }),
+        Test::Length { min, max } => {
+            let n = match v {
+                Value::String(s) => s.chars().count(),
+                Value::Array(items) => items.len(),
+                _ => return Ok(false),
+            };
+            min.is_none_or(|min| n >= min) && max.is_none_or(|max| n <= max)
+        }
+        Test::EqualsArg { other, fold } => input.arg(other).is_some_and(|o| folded_eq(v, o, *fold)),
+        Test::CompareArg { other, bound } => {
+            match (v.as_f64(), input.arg(other).and_then(Value::as_f64)) {
+                (Some(x), Some(y)) => match bound {
+                    Bound::AtLeast => x >= y,
+                    Bound::AtMost => x <= y,
+                },
+                _ => false,
+            }
+        }
+    })
+}
+
+/// [`json_eq`], with strings compared ignoring case when `fold` (the expected side may
+/// already be lower-cased; both are lower-cased here).
+fn folded_eq(actual: &Value, expected: &Value, fold: bool) -> bool {
+    match (actual, expected) {
+        (Value::String(a), Value::String(b)) if fold => a.to_lowercase() == b.to_lowercase(),
+        _ => json_eq(actual, expected),
     }
 }
 

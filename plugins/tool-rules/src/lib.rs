@@ -22,7 +22,10 @@
 //!   - `reason` (string, only for `deny`; default ``denied by rule `NAME` ``);
 //!   - `when` (array of conditions, optional): all must hold.
 //!
-//!   A condition is `{"arg": "/json/pointer", <one test>}` with the test one of
+//!   A condition is an object with one test. Most tests look at the value at `arg`, a
+//!   JSON pointer into the arguments: `{"arg": "/amount", "max": 100}`.
+//!
+//!   Tests on a value:
 //!   - `"equals": <any JSON value>`: numbers compare by value (`1` equals `1.0`),
 //!     arrays and objects element by element;
 //!   - `"one-of": [<values>]`: equals one of them;
@@ -34,18 +37,68 @@
 //!     `"100"` is not a number);
 //!   - `"trusted": "<list>"`: the value is a string or number in that list of setting
 //!     `trusted`;
-//!   - `"present": true|false`: the argument exists (any value, even `null`) or not.
+//!   - `"present": true|false`: the argument exists (any value, even `null`) or not;
+//!   - `"type": "string"|"number"|"integer"|"boolean"|"array"|"object"|"null"`: the
+//!     value is of that JSON type (`integer`: a number without a fractional part);
+//!   - `"starts-with"`, `"ends-with"`, `"contains": "<text>"`: the value is a string
+//!     with that text at its start, at its end, or anywhere;
+//!   - `"min-length"` and/or `"max-length": <count>` (inclusive): a string of that many
+//!     characters or an array of that many elements;
+//!   - `"equals-arg": "/other"`: equals the argument at that pointer;
+//!   - `"min-arg"` / `"max-arg": "/other"`: a number at least / at most the number at
+//!     that pointer (both must be numbers).
+//!
+//!   `"ignore-case": true` beside `equals`, `one-of`, `matches`, `trusted`,
+//!   `starts-with`, `ends-with`, `contains` or `equals-arg` compares strings ignoring
+//!   case (Unicode lower case; for `matches` the text is lower-cased and the regex
+//!   ignores ASCII case, so write letters beyond ASCII in lower case in the pattern).
+//!
+//!   Tests on every or any element of an array:
+//!   - `{"arg": "/recipients", "every": <condition or array of conditions>}`: the value
+//!     is an array and each element passes all the conditions (an empty array passes:
+//!     add `"min-length": 1` in another condition where it must not be empty);
+//!   - `{"arg": "/recipients", "any": <condition or array of conditions>}`: the value is
+//!     an array and at least one element passes all the conditions (on the same element).
+//!
+//!   Inside `every` and `any`, `arg` points into the element and may be left out for
+//!   the element itself: `{"arg": "/to", "every": {"ends-with": "@corp.example",
+//!   "ignore-case": true}}`, `{"arg": "/lines", "any": [{"arg": "/qty", "min": 100}]}`.
+//!   The pointers of `equals-arg`, `min-arg` and `max-arg` always point into the call's
+//!   arguments. An object never passes for an array, even one with keys `"0"`, `"1"`.
+//!
+//!   Combinators and the session (no `arg`):
+//!   - `{"not": <condition>}`: the condition does not hold;
+//!   - `{"any-of": [<conditions>]}`: at least one holds;
+//!   - `{"all-of": [<conditions>]}`: all hold (for grouping inside `any-of`);
+//!   - `{"label": "<label>"}`: the session carries that label (e.g. `send_*` to an
+//!     outside address requires a scope once the session read `untrusted-content`:
+//!     `[{"label": "untrusted-content"}, {"arg": "/to", "any": {"not": {"ends-with":
+//!     "@corp.example"}}}]`).
+//!
+//!   Conditions nest at most 16 deep.
 //!
 //!   In `arg`, a token of digits only indexes an array: `/recipients/0` is the first
 //!   element of the array `recipients` and never a member named `"0"` of an object
 //!   (which RFC 6901 would also allow), so that an object cannot pass for a list. On
 //!   an object such a pointer finds nothing: the argument is absent.
 //!
-//!   A missing argument or a value of the wrong type makes a condition false, never an
-//!   error (`present: false` is true exactly when the argument is missing). Since a
-//!   false condition makes a rule not match, put conditions on `allow` rules and let
-//!   a later rule or `default = "deny"` catch the rest: a `deny` rule guarded by
-//!   `min` does not fire when the agent sends the amount as a string.
+//!   A missing argument or a value of the wrong type makes a test false, never an
+//!   error (`present: false` is true exactly when the argument is missing; `not` of a
+//!   false test is true). Since a false condition makes a rule not match, put
+//!   conditions on `allow` rules and let a later rule or `default = "deny"` catch the
+//!   rest: a `deny` rule guarded by `min` does not fire when the agent sends the amount
+//!   as a string.
+//!
+//!   **The first matching rule decides, so order matters.** A `require` rule placed
+//!   before the rules that allow and deny a tool turns every call that would have been
+//!   denied into a request an operator may approve: write
+//!   `{"name": "big", "tools": ["send_money"], "effect": "require", ...}` with the
+//!   conditions that make a call legitimate (trusted payee, currency) as well as the one
+//!   that makes it large, or place it after the `deny` rules that must win.
+//!
+//!   Regexes are compiled when a decision first reaches them (a fresh instance compiles
+//!   only those it needs), and all of them at load by `describe`, so an invalid regex
+//!   keeps the step from loading.
 //! * `trusted`: a JSON object mapping list names to arrays of strings or numbers.
 //! * `default`: `abstain` (the default), `allow` or `deny`: the verdict when no rule
 //!   matches.
@@ -63,8 +116,12 @@
 //!
 //! Unknown fields in rules and conditions are errors, and so are: an empty `name`,
 //! `tools`, `agents`, `roles`, `labels` or `scopes`; `scopes` or `reason` with the wrong effect;
-//! a condition with no test or more than one; an `arg` that is not a JSON pointer; a
-//! `trusted` list that does not exist; `min` greater than `max`; an invalid regex.
+//! a condition with no test or more than one; an `arg` (or `equals-arg`, `min-arg`,
+//! `max-arg`) that is not a JSON pointer, an `arg` missing outside `every`/`any` or given to
+//! `not`, `any-of`, `all-of` or `label`; `ignore-case` beside a test that does not compare
+//! strings; an empty `any-of`, `all-of`, `every` or `any` list; an unknown `type`; a
+//! `trusted` list that does not exist; `min` greater than `max` (or `min-length` than
+//! `max-length`); an invalid regex.
 //! Rules and conditions are numbered from 1 in messages.
 //!
 //! # Failing closed
@@ -85,7 +142,7 @@ pub mod eval;
 
 use lampart_sdk::{Decision, HostSettings, Info, Input, Phase, Settings, log};
 
-pub use config::{Config, load};
+pub use config::{Config, load, load_lazy};
 pub use eval::decide;
 
 /// The decision for `input` with settings from `settings`.
@@ -97,17 +154,19 @@ pub fn evaluate_with(settings: &impl Settings, input: &Input) -> Decision {
 }
 
 /// Runs `f` on the step's settings, read and checked once per instance: they cannot change
-/// while an instance lives, so a warm instance parses them on its first call only. (Native
-/// unit tests change settings between tests, so there they are read every time.)
+/// while an instance lives, so a warm instance parses them on its first call only. Regexes
+/// are compiled when first reached, so that a fresh instance compiles only those its
+/// decision needs; `describe` (run once at load) compiles them all. (Native unit tests change
+/// settings between tests, so there they are read every time.)
 fn with_config<R>(f: impl FnOnce(&Result<Config, String>) -> R) -> R {
     #[cfg(target_arch = "wasm32")]
     {
         static CONFIG: std::sync::OnceLock<Result<Config, String>> = std::sync::OnceLock::new();
-        f(CONFIG.get_or_init(|| load(&HostSettings)))
+        f(CONFIG.get_or_init(|| load_lazy(&HostSettings)))
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        f(&load(&HostSettings))
+        f(&load_lazy(&HostSettings))
     }
 }
 
@@ -119,7 +178,11 @@ fn evaluate(input: &Input) -> Decision {
 }
 
 fn describe() -> Info {
-    if let Some(e) = with_config(|config| config.as_ref().err().cloned()) {
+    let error = with_config(|config| match config {
+        Ok(config) => config.compile_all().err(),
+        Err(e) => Some(e.clone()),
+    });
+    if let Some(e) = error {
         log::error(&e);
         panic!("{e}");
     }
@@ -132,5 +195,7 @@ fn describe() -> Info {
 
 lampart_sdk::export_policy!(evaluate, describe = describe);
 
+#[cfg(test)]
+mod condition_tests;
 #[cfg(test)]
 mod tests;

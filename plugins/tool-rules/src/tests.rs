@@ -461,11 +461,11 @@ fn bad_conditions_are_errors() {
     let cases = [
         (
             json!({"arg": "/x"}),
-            "no test (expected one of `equals`, `one-of`, `matches`, `min`/`max`, `trusted`, `present`)",
+            "no test (expected one of `equals`, `one-of`, `matches`, `min`/`max`, `trusted`, `present`, `type`, `starts-with`, `ends-with`, `contains`, `min-length`/`max-length`, `equals-arg`, `min-arg`, `max-arg`, `every`, `any`, `not`, `any-of`, `all-of`, `label`)",
         ),
         (
             json!({"arg": "/x", "equals": 1, "matches": "a"}),
-            "more than one test (`equals`, `matches`); use one condition per test",
+            "more than one test (`equals`, `matches`); use one condition per test, or `all-of`",
         ),
         (
             json!({"arg": "amount", "equals": 1}),
