@@ -77,7 +77,13 @@ pub fn open_regular(path: &Path) -> Result<File, FileError> {
 
 /// Reads a whole regular file of at most `limit` bytes.
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
-    let file = open_regular(path)?;
+    read_open_bounded(open_regular(path)?, path, limit)
+}
+
+/// Reads the rest of `file`, opened from `path` (by [`open_regular`]), of at most `limit`
+/// bytes: for a caller that looked at the open file first (its mode, say) and must read
+/// that very file, not whatever the path names by then.
+pub fn read_open_bounded(file: File, path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
     let io = |source: std::io::Error| FileError::new(path, source);
     let size = file.metadata().map_err(io)?.len();
     if size > limit {
@@ -124,7 +130,15 @@ pub fn read_bounded_if(path: &Path, limit: u64, magic: &[u8]) -> Result<Vec<u8>,
 
 /// Reads a whole regular file of at most `limit` bytes as UTF-8 text.
 pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, FileError> {
-    let bytes = read_bounded(path, limit)?;
+    utf8(read_bounded(path, limit)?, path)
+}
+
+/// [`read_open_bounded`], as UTF-8 text.
+pub fn read_open_text_bounded(file: File, path: &Path, limit: u64) -> Result<String, FileError> {
+    utf8(read_open_bounded(file, path, limit)?, path)
+}
+
+fn utf8(bytes: Vec<u8>, path: &Path) -> Result<String, FileError> {
     String::from_utf8(bytes)
         .map_err(|e| FileError::new(path, FileProblem::NotUtf8(e.utf8_error().valid_up_to())))
 }

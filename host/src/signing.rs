@@ -145,8 +145,9 @@ impl PrivateKey {
                 )));
             }
         }
-        drop(file);
-        let text = crate::files::read_text_bounded(path, 64 * 1024)
+        // The file whose mode was checked is the one read: a swap of the path in between
+        // changes nothing.
+        let text = crate::files::read_open_text_bounded(file, path, 64 * 1024)
             .map_err(|e| failed(e.problem.to_string()))?;
         PrivateKey::from_pem(&text).map_err(|e| failed(e.to_string()))
     }
