@@ -7,6 +7,7 @@ mod contract;
 mod docs;
 mod doctor;
 mod engine;
+mod fixtures;
 mod hostile;
 mod inspectors;
 mod mcp;

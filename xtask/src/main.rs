@@ -2,7 +2,8 @@
 //!
 //! - `demo [--debug]`: install the wasm target if missing, build the plugins and the host
 //!   (optimised, or with `--debug` the test build's binary), and run the demo requests
-//!   through the demo chain, then verify the audit log it wrote;
+//!   through the demo chain, then verify the audit log it wrote and run the demo's fixture
+//!   cases (`examples/demo/tests.toml`);
 //! - `mcp-demo`: build the plugins, and the host and the example MCP server (debug), then a
 //!   scripted mail assistant talks MCP through `lampart mcp` to that server (`examples/mcp/`);
 //! - `test`: the same builds, and the Python virtual environment of the MCP peers
@@ -169,7 +170,13 @@ fn demo(extra: &[String]) -> Result<(), String> {
     println!("\n$ lampart audit verify --config examples/demo/chain.toml");
     run(Command::new(&lampart)
         .args(["audit", "verify", "--config"])
-        .arg(&config))
+        .arg(&config))?;
+    println!("\n$ lampart test --config examples/demo/chain.toml examples/demo/tests.toml");
+    run(Command::new(&lampart)
+        .arg("test")
+        .arg("--config")
+        .arg(&config)
+        .arg(root().join("examples").join("demo").join("tests.toml")))
 }
 
 /// Makes the virtual environment of the Python MCP peers at `target/mcp-venv` and installs

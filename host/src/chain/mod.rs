@@ -224,7 +224,7 @@ impl Chain {
     pub fn decide(&self, request: Request) -> Decision {
         let id = uuid::Uuid::now_v7().to_string();
         let time = SystemTime::now();
-        let mut input = wit_input(&id, &request);
+        let mut input = plugin_input(&id, &request);
         // What redactions apply to: copied only once an inspector asks for one.
         let mut redacted: Option<Value> = None;
         let mut budget = redact::Budget::default();
@@ -521,8 +521,9 @@ fn wit_phase(phase: Phase) -> bindings::Phase {
     }
 }
 
-/// The plugins' view of a request.
-fn wit_input(id: &str, request: &Request) -> bindings::Input {
+/// The plugins' view of a request in decision `id`, as the first step gets it: no findings
+/// yet, the request's own labels.
+pub fn plugin_input(id: &str, request: &Request) -> bindings::Input {
     bindings::Input {
         id: id.to_string(),
         phase: wit_phase(request.phase),

@@ -11,6 +11,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use lampart::files::{self, FileError, FileProblem};
+use lampart::request::Request;
 
 /// The longest line read as a request: 16 MiB. A longer line is refused as that line's
 /// error, without being held in memory.
@@ -242,6 +243,43 @@ impl Source {
         }
         Ok(())
     }
+}
+
+/// Reads the one request of a request file, or of standard input for `-`, as `check` reads
+/// them: a file holding one request, or one line of JSON.
+///
+/// # Errors
+///
+/// One line naming the input: it cannot be read, holds no request or more than one, or its
+/// request is not valid.
+pub fn one_request(path: &Path) -> anyhow::Result<Request> {
+    let source = if path.as_os_str() == "-" {
+        Source::stdin()
+    } else {
+        Source::file(path).map_err(|err| anyhow::anyhow!("request file {err}"))?
+    };
+    let name = source.name().to_owned();
+    let numbered = source.numbered();
+    let mut lines = Vec::new();
+    source.for_each_batch(2, |batch| {
+        lines.extend(batch);
+        lines.len() < 2
+    })?;
+    let line = match lines.as_slice() {
+        [line] => line,
+        [] => anyhow::bail!("request {name}: holds no request"),
+        _ => anyhow::bail!("request {name}: holds more than one request; give one"),
+    };
+    let place = if numbered {
+        format!("{name} line {}", line.index + 1)
+    } else {
+        name
+    };
+    let text = line
+        .text
+        .as_deref()
+        .map_err(|message| anyhow::anyhow!("request {place}: {message}"))?;
+    Request::from_json(text).map_err(|err| anyhow::anyhow!("request {place}: {err}"))
 }
 
 /// Reads a file holding one request, from its start, up to the size limit.

@@ -1,5 +1,5 @@
-//! The command line: `check`, `serve`, `mcp`, `grants`, `agents`, `doctor`, `keys`, `audit` and
-//! `plugin`.
+//! The command line: `check`, `test`, `serve`, `mcp`, `grants`, `agents`, `doctor`, `keys`,
+//! `audit` and `plugin`.
 
 mod admin;
 mod agents;
@@ -13,6 +13,7 @@ pub mod logging;
 mod mcp;
 mod plugin;
 mod serve;
+mod test;
 mod text;
 
 use std::path::PathBuf;
@@ -53,6 +54,11 @@ enum Command {
     ///
     /// Exit code: 0 all allowed, 1 a deny, 3 an elevation required (and no deny), 2 an error.
     Check(check::CheckArgs),
+    /// Run fixture cases (requests and the decisions they expect) through a chain, or
+    /// through one plugin alone (`--plugin`).
+    ///
+    /// Exit code: 0 every case passed, 1 a case failed, 2 a bad fixture, config or plugin.
+    Test(test::TestArgs),
     /// Read and verify the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -80,6 +86,7 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Test(args) => test::run(args),
         Command::Audit(command) => audit::run(command),
         Command::Plugin(command) => plugin::run(command),
         Command::Serve(args) => serve::run(args),
@@ -107,6 +114,21 @@ pub fn one_line(err: &anyhow::Error) -> String {
         line.push_str(&cause);
     }
     text::escape(&line)
+}
+
+/// A command-line value parser for a closed set of words that deserialize (from JSON
+/// strings) into `T`: clap lists the words in `--help` and refuses any other.
+pub fn serde_choice<T>(
+    words: &'static [&'static str],
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(words).map(|word| {
+        serde_json::from_value(serde_json::Value::String(word))
+            .expect("every listed word deserializes")
+    })
 }
 
 /// Where precompiled plugins are cached unless the config says otherwise:

@@ -1,4 +1,5 @@
-//! `lampart plugin`: look at a plugin file, and sign and verify plugins for sharing.
+//! `lampart plugin`: look at a plugin file, run it on one request, and sign and verify
+//! plugins for sharing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,10 +10,13 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use lampart::config::{ChainConfig, setting_text};
 use lampart::engine::{Engine, InstanceMode, Limits, LoadedComponent, Plugin, bindings::Phase};
+use lampart::request::Phase as RequestPhase;
 use lampart::signing::{Manifest, PrivateKey, PublicKey, SignatureFile, signature_path};
 use serde_json::json;
 
 use super::Format;
+
+mod run;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -29,6 +33,29 @@ pub enum PluginCommand {
         /// Same as `--format json`.
         #[arg(long, hide = true)]
         json: bool,
+    },
+    /// Run a plugin on one request and show what it returned, raw: its verdict (a policy) or
+    /// inspection (an inspector), findings, labels and redactions, the fuel it burnt, its
+    /// peak memory, the wall time, and what it logged and wrote to standard error.
+    ///
+    /// Exit code: 0 the plugin answered, 1 the call failed (a chain would deny), 2 an error.
+    Run {
+        /// The component file.
+        file: PathBuf,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Run the request in this phase instead of its own `phase`.
+        #[arg(
+            long,
+            value_parser = super::serde_choice::<RequestPhase>(&["request", "response", "elevation"])
+        )]
+        phase: Option<RequestPhase>,
+        /// `text` or `json`.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The request: a file holding one (as `lampart check` reads it), or `-` for one line
+        /// on standard input.
+        request: PathBuf,
     },
     /// Make an Ed25519 signing key: writes it to a new file only you may read, and prints
     /// its public key (`ed25519:…`) for the `[signers]` of the configs that trust it.
@@ -91,9 +118,12 @@ pub struct SettingsArgs {
 }
 
 impl SettingsArgs {
-    /// The settings, as the host gives them to the plugin.
-    fn read(&self) -> anyhow::Result<BTreeMap<String, String>> {
+    /// The settings, as the host gives them to the plugin, and the limits a call runs
+    /// under: those of the `--config` step (its own over the config's `[limits]`), else the
+    /// defaults.
+    fn read(&self) -> anyhow::Result<(BTreeMap<String, String>, Limits)> {
         let mut settings = BTreeMap::new();
+        let mut limits = Limits::default();
         if let (Some(path), Some(wanted)) = (&self.config, &self.step) {
             let config = ChainConfig::load(path)?;
             let step = config
@@ -111,24 +141,31 @@ impl SettingsArgs {
             for (key, value) in &step.settings {
                 settings.insert(key.clone(), setting_text(value));
             }
+            limits = step.limits.over(config.limits.over(limits));
         }
         for pair in &self.settings {
-            let (key, value) = pair
-                .split_once('=')
-                .with_context(|| format!("--setting `{pair}` is not KEY=VALUE"))?;
-            if key.is_empty() {
-                bail!("--setting `{pair}` has an empty key");
-            }
-            let value =
-                match toml::from_str::<BTreeMap<String, toml::Value>>(&format!("v = {value}")) {
-                    Ok(mut table) => table.remove("v").map(|v| setting_text(&v)),
-                    Err(_) => None,
-                }
-                .unwrap_or_else(|| value.to_owned());
-            settings.insert(key.to_owned(), value);
+            let (key, value) = parse_setting(pair)?;
+            settings.insert(key, setting_text(&value));
         }
-        Ok(settings)
+        Ok((settings, limits))
     }
+}
+
+/// One `--setting KEY=VALUE`: VALUE as a TOML value (`["/cmd"]`, `3`, `true`) when it is
+/// one, else as a string.
+pub fn parse_setting(pair: &str) -> anyhow::Result<(String, toml::Value)> {
+    let (key, value) = pair
+        .split_once('=')
+        .with_context(|| format!("--setting `{pair}` is not KEY=VALUE"))?;
+    if key.is_empty() {
+        bail!("--setting `{pair}` has an empty key");
+    }
+    let value = match toml::from_str::<BTreeMap<String, toml::Value>>(&format!("v = {value}")) {
+        Ok(mut table) => table.remove("v"),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+    Ok((key.to_owned(), value))
 }
 
 pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
@@ -139,6 +176,13 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
             format,
             json,
         } => inspect(&file, &settings, if json { Format::Json } else { format }),
+        PluginCommand::Run {
+            file,
+            settings,
+            phase,
+            format,
+            request,
+        } => run::run(&file, &settings, phase, &request, format),
         PluginCommand::Keygen { out } => {
             let key = PrivateKey::generate()?;
             key.write_new(&out)?;
@@ -174,15 +218,24 @@ fn prepare(
     file: &Path,
     settings: &SettingsArgs,
 ) -> anyhow::Result<(Engine, LoadedComponent, Plugin)> {
-    let settings = settings.read()?;
+    let (engine, loaded, plugin, _) = prepare_with_limits(file, settings)?;
+    Ok((engine, loaded, plugin))
+}
+
+/// [`prepare`], and the limits its calls run under (see [`SettingsArgs::read`]).
+fn prepare_with_limits(
+    file: &Path,
+    settings: &SettingsArgs,
+) -> anyhow::Result<(Engine, LoadedComponent, Plugin, Limits)> {
+    let (settings, limits) = settings.read()?;
     let engine = super::start_engine(None, None)?;
     let loaded = engine.load_file(file)?;
     let plugin = engine
         .prepare(
             &loaded,
-            "inspect",
+            "plugin",
             Arc::new(settings),
-            Limits::default(),
+            limits,
             InstanceMode::Fresh,
         )
         .with_context(|| {
@@ -191,7 +244,7 @@ fn prepare(
                 file.display()
             )
         })?;
-    Ok((engine, loaded, plugin))
+    Ok((engine, loaded, plugin, limits))
 }
 
 fn inspect(file: &Path, settings: &SettingsArgs, format: Format) -> anyhow::Result<ExitCode> {

@@ -463,6 +463,8 @@ impl Engine {
             _ => Some(fuel_counted),
         };
         let (logs, logs_dropped) = store.data_mut().take_logs();
+        let stderr = store.data().stderr_text();
+        let peak_memory = store.data().cap.peak;
         if let (Some(pool), Ok(_), Some(exports)) = (&plugin.warm, &result, exports) {
             pool.put(Live { store, exports });
         }
@@ -470,8 +472,10 @@ impl Engine {
             result,
             fuel_used,
             elapsed: started.elapsed(),
+            peak_memory,
             logs,
             logs_dropped,
+            stderr,
         }
     }
 }
@@ -575,10 +579,17 @@ pub struct Call<T> {
     pub fuel_used: Option<u64>,
     /// Wall time from store creation to the end of the call.
     pub elapsed: Duration,
+    /// The most linear memory the instance's memories held together during the call, in
+    /// bytes, as the memory limiter saw them created and grown (a warm instance starts from
+    /// what it already held).
+    pub peak_memory: usize,
     /// What the plugin logged (at most 64 lines).
     pub logs: Vec<LogLine>,
     /// Log lines beyond the kept ones.
     pub logs_dropped: usize,
+    /// The last 4 KiB the plugin wrote to standard error, trimmed; empty when it wrote nothing.
+    /// Not escaped: it is the plugin's raw output.
+    pub stderr: String,
 }
 
 /// Why a call produced no usable output.

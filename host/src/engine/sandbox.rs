@@ -49,6 +49,18 @@ pub enum LogLevel {
     Error,
 }
 
+impl LogLevel {
+    /// The level's name: `debug`, `info`, `warn` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
 impl From<v0_1::policy::lampart::plugin::host::Level> for LogLevel {
     fn from(level: v0_1::policy::lampart::plugin::host::Level) -> Self {
         use v0_1::policy::lampart::plugin::host::Level as V0_1;
@@ -73,16 +85,21 @@ impl From<Level> for LogLevel {
 }
 
 /// Caps a store's linear memories and tables, remembering whether the cap was hit so the
-/// failure can be reported as such rather than as the guest's own abort.
+/// failure can be reported as such rather than as the guest's own abort, and how much linear
+/// memory the store's memories held together at most.
 pub(crate) struct MemoryCap {
     max_bytes: usize,
     pub(crate) hit: bool,
+    /// Bytes of linear memory the store's memories hold now, together.
+    held: usize,
+    /// The most `held` has been since the call began.
+    pub(crate) peak: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -94,6 +111,9 @@ impl ResourceLimiter for MemoryCap {
                 self.max_bytes
             );
         }
+        // Creating a memory is a growth from 0 to its initial size, so this sees every byte.
+        self.held = self.held.saturating_add(desired.saturating_sub(current));
+        self.peak = self.peak.max(self.held);
         Ok(true)
     }
 
@@ -141,6 +161,8 @@ impl StepState {
             cap: MemoryCap {
                 max_bytes: max_memory,
                 hit: false,
+                held: 0,
+                peak: 0,
             },
             settings,
             step,
@@ -155,11 +177,13 @@ impl StepState {
         self.stderr.text()
     }
 
-    /// Readies a warm instance's state for its next call: no logs, no stderr, cap not hit.
+    /// Readies a warm instance's state for its next call: no logs, no stderr, cap not hit,
+    /// peak memory counted from what the instance already holds.
     pub(crate) fn begin_call(&mut self) {
         self.logs.clear();
         self.logs_dropped = 0;
         self.cap.hit = false;
+        self.cap.peak = self.cap.held;
         self.stderr.clear();
     }
 
