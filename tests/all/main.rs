@@ -11,6 +11,7 @@ mod fixtures;
 mod hostile;
 mod inspectors;
 mod mcp;
+mod scaffold;
 mod serve;
 mod signing;
 mod stream;

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::Format;
 
+mod new;
 mod run;
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +58,10 @@ pub enum PluginCommand {
         /// on standard input.
         request: PathBuf,
     },
+    /// Start a new plugin project (Rust, Python or JavaScript) that builds and passes its
+    /// own tests as made: the SDK and the contract are copied in, so it builds offline and
+    /// outside this repository.
+    New(new::NewArgs),
     /// Make an Ed25519 signing key: writes it to a new file only you may read, and prints
     /// its public key (`ed25519:…`) for the `[signers]` of the configs that trust it.
     Keygen {
@@ -183,6 +188,7 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
             format,
             request,
         } => run::run(&file, &settings, phase, &request, format),
+        PluginCommand::New(args) => new::run(args).map(|()| ExitCode::SUCCESS),
         PluginCommand::Keygen { out } => {
             let key = PrivateKey::generate()?;
             key.write_new(&out)?;
