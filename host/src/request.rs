@@ -102,13 +102,68 @@ pub struct Request {
 
 /// What a tool answered: written `{"text": "..."}` or `{"json": <any JSON value>}`, so a
 /// text answer `42` is never confused with the number 42.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+///
+/// Anything else is refused with a message that says how to write it and never quotes the
+/// answer itself (which may be megabytes long).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ToolOutput {
     /// The tool answered with text (which may happen to look like JSON).
     Text(String),
     /// The tool answered with a JSON value.
     Json(Value),
+}
+
+/// How an output is written, for messages.
+const OUTPUT_FORM: &str = r#"{"text": "..."} or {"json": <any JSON value>}"#;
+
+impl<'de> Deserialize<'de> for ToolOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+
+        struct Output;
+
+        impl<'de> Visitor<'de> for Output {
+            type Value = ToolOutput;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(OUTPUT_FORM)
+            }
+
+            fn visit_str<E: Error>(self, _: &str) -> Result<ToolOutput, E> {
+                Err(E::custom(format!(
+                    "`output` is a bare string; expected {OUTPUT_FORM}"
+                )))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ToolOutput, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(A::Error::custom(format!(
+                        "`output` is an empty object; expected {OUTPUT_FORM}"
+                    )));
+                };
+                let output = match key.as_str() {
+                    "text" => ToolOutput::Text(map.next_value()?),
+                    "json" => ToolOutput::Json(map.next_value()?),
+                    other => {
+                        let name: String = other.chars().take(40).collect();
+                        return Err(A::Error::custom(format!(
+                            "`output` has key `{}`; expected {OUTPUT_FORM}",
+                            name.escape_debug()
+                        )));
+                    }
+                };
+                if map.next_key::<IgnoredAny>()?.is_some() {
+                    return Err(A::Error::custom(format!(
+                        "`output` has more than one key; expected {OUTPUT_FORM}"
+                    )));
+                }
+                Ok(output)
+            }
+        }
+
+        deserializer.deserialize_any(Output)
+    }
 }
 
 impl ToolOutput {
@@ -281,6 +336,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("expected"), "{err}");
+        let long = "x".repeat(10_000);
+        for output in [
+            format!("\"{long}\""),
+            format!("{{\"{long}\": 1}}"),
+            "{}".to_owned(),
+            r#"{"text": "a", "json": 1}"#.to_owned(),
+            "[1]".to_owned(),
+        ] {
+            let err = Request::from_json(&format!(
+                r#"{{"phase":"response","principal":{{"agent":"a"}},"action":{{"tool":"t"}},"output":{output}}}"#
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains(r#"expected {"text": "..."} or {"json""#),
+                "{err}"
+            );
+            assert!(err.len() < 300, "the answer is not quoted: {err}");
+        }
     }
 
     #[test]
