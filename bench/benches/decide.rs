@@ -61,6 +61,27 @@ fn main() {
         });
     }
 
+    // The realistic cases, each on its own requests.
+    let mut realistic = lampart_bench::realistic::all();
+    if let Some(only) = &only {
+        realistic.retain(|case| case.name.contains(only.as_str()));
+    }
+    for case in &realistic {
+        let (allowed, denied) = case.verdicts();
+        assert!(
+            allowed > 0 && denied > 0,
+            "{}: {allowed} allowed, {denied} denied: the case decides nothing useful",
+            case.name
+        );
+        let mut next = 0usize;
+        criterion.bench_function(&case.name, |b| {
+            b.iter(|| {
+                next = (next + 1) % case.requests.len();
+                case.decide(std::hint::black_box(&case.requests[next]))
+            })
+        });
+    }
+
     let samples = if quick { 2_000 } else { 40_000 };
     let mut results = Results {
         machine: measure::machine(),
@@ -68,6 +89,15 @@ fn main() {
     };
     for engine in &mut engines {
         let latency = measure::latency(engine.as_mut(), &requests, samples);
+        println!(
+            "{:<36} p50 {:>9} ns  p99 {:>9} ns",
+            latency.name, latency.p50_ns, latency.p99_ns
+        );
+        results.latency.push(latency);
+    }
+    for case in &realistic {
+        let requests: Vec<&str> = case.requests.iter().map(String::as_str).collect();
+        let latency = measure::latency_of(&case.name, |r| case.decide(r), &requests, samples / 10);
         println!(
             "{:<36} p50 {:>9} ns  p99 {:>9} ns",
             latency.name, latency.p50_ns, latency.p99_ns

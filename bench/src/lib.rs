@@ -18,5 +18,6 @@ pub mod load;
 pub mod mcp_load;
 pub mod measure;
 pub mod peers;
+pub mod realistic;
 pub mod report;
 pub mod requests;

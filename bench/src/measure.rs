@@ -79,19 +79,31 @@ fn percentile(sorted: &[u64], fraction: f64) -> u64 {
 
 /// Times `samples` calls of `engine` cycling through `requests`, after a warm-up.
 pub fn latency(engine: &mut dyn Engine, requests: &[&str], samples: usize) -> Latency {
+    let name = engine.name().to_string();
+    latency_of(&name, |request| engine.decide(request), requests, samples)
+}
+
+/// Latency of `decide` over `requests`, cycled through for `samples` timed calls after a
+/// tenth as many (and one round of the requests) untimed.
+pub fn latency_of(
+    name: &str,
+    mut decide: impl FnMut(&str) -> bool,
+    requests: &[&str],
+    samples: usize,
+) -> Latency {
     for request in requests.iter().cycle().take(samples / 10 + requests.len()) {
-        std::hint::black_box(engine.decide(request));
+        std::hint::black_box(decide(request));
     }
     let mut times = Vec::with_capacity(samples);
     for request in requests.iter().cycle().take(samples) {
         let started = Instant::now();
-        std::hint::black_box(engine.decide(std::hint::black_box(request)));
+        std::hint::black_box(decide(std::hint::black_box(request)));
         times.push(started.elapsed().as_nanos() as u64);
     }
     let mean = times.iter().sum::<u64>() / times.len() as u64;
     times.sort_unstable();
     Latency {
-        name: engine.name().to_string(),
+        name: name.to_string(),
         p50_ns: percentile(&times, 0.5),
         p99_ns: percentile(&times, 0.99),
         mean_ns: mean,

@@ -131,6 +131,28 @@ pub fn markdown(results: &Results) -> String {
             Some(warm5 <= 8000 && peers_min.is_none_or(|peer| warm5 <= peer)),
         );
     }
+    if let (Some(fresh), Some(warm)) = (
+        p50("tool-rules 100 regexes fresh"),
+        p50("tool-rules 100 regexes warm"),
+    ) {
+        target(
+            "100-regex tool-rules policy, fresh: within 1.5× of warm",
+            format!(
+                "{} µs vs {} µs warm ({:.1}×)",
+                micros(fresh),
+                micros(warm),
+                fresh as f64 / warm.max(1) as f64
+            ),
+            Some(fresh as f64 <= 1.5 * warm as f64),
+        );
+    }
+    if let (Some(p50), Some(p99)) = (p50("shipped 5 steps fresh"), p99("shipped 5 steps fresh")) {
+        target(
+            "5 shipped plugins, fresh, 1–16 KiB: p50 ≤ 100 µs, p99 ≤ 250 µs",
+            format!("p50 {} µs, p99 {} µs", micros(p50), micros(p99)),
+            Some(p50 <= 100_000 && p99 <= 250_000),
+        );
+    }
     let rate =
         |rates: &[Rate], name: &str| rates.iter().find(|r| r.name == name).map(|r| r.per_second);
     for audit in ["off", "on"] {
