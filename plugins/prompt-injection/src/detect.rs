@@ -89,6 +89,9 @@ struct Normalised {
     /// slot); `previous` chains each position to the one before it of the same word.
     table: Vec<u32>,
     previous: Vec<u32>,
+    /// Which of the bytes `<`, `[`, `(` and `]` the text holds (bits of [`BYTE_CLASS`]): a
+    /// search for `<img` or `](` is skipped outright in text without `<` or `]`.
+    marks: u8,
 }
 
 const EMPTY: u32 = u32::MAX;
@@ -114,13 +117,72 @@ impl Normalised {
     fn has_word(&self, word: &str) -> bool {
         self.positions(hash(word)).next().is_some()
     }
+
+    /// Whether the text holds one of the bytes of `mark` (`LT`, `OPEN_SQUARE`, ...).
+    fn has(&self, mark: u8) -> bool {
+        self.marks & mark != 0
+    }
+}
+
+/// [`BYTE_CLASS`]: part of a word (letters, digits, `'` and `_`).
+const WORD: u8 = 1;
+/// [`BYTE_CLASS`]: `<`.
+const LT: u8 = 2;
+/// [`BYTE_CLASS`]: `[`.
+const OPEN_SQUARE: u8 = 4;
+/// [`BYTE_CLASS`]: `(`.
+const OPEN_ROUND: u8 = 8;
+/// [`BYTE_CLASS`]: `]`.
+const CLOSE_SQUARE: u8 = 16;
+/// [`BYTE_CLASS`]: `_` (also a [`WORD`] byte).
+const UNDERSCORE: u8 = 32;
+
+/// What each byte is, for the one pass over ASCII text.
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c == b'_' {
+            WORD | UNDERSCORE
+        } else if c.is_ascii_alphanumeric() || c == b'\'' {
+            WORD
+        } else {
+            match c {
+                b'<' => LT,
+                b'[' => OPEN_SQUARE,
+                b'(' => OPEN_ROUND,
+                b']' => CLOSE_SQUARE,
+                _ => 0,
+            }
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The class of a character of non-ASCII text, as [`BYTE_CLASS`] has it for ASCII.
+fn char_class(c: char) -> u8 {
+    if c.is_ascii() {
+        BYTE_CLASS[c as usize]
+    } else if c.is_alphanumeric() || c == '’' {
+        WORD
+    } else {
+        0
+    }
+}
+
+/// FNV-1a's starting value.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// One byte into an FNV-1a hash.
+fn fnv(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
 /// FNV-1a.
 fn hash(word: &str) -> u64 {
-    word.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    word.bytes().fold(FNV_OFFSET, fnv)
 }
 
 impl Normalised {
@@ -155,37 +217,64 @@ fn tag(c: char) -> bool {
 
 /// Normalises `text`, counting what it removed.
 fn normalise(text: &str, counts: &mut [usize; 3]) -> Normalised {
-    let mut lower = String::with_capacity(text.len());
-    let ascii = text.is_ascii();
-    if ascii {
-        // No tag, invisible or override character can be in ASCII text.
-        lower.push_str(text);
-        lower.make_ascii_lowercase();
-    }
-    for c in text.chars().filter(|_| !ascii) {
-        if tag(c) {
-            counts[2] += 1;
-            // U+E0020..U+E007E carry the ASCII characters 0x20..0x7E.
-            let ascii = (c as u32) - 0xE0000;
-            if (0x20..0x7F).contains(&ascii) {
-                lower.push((ascii as u8 as char).to_ascii_lowercase());
-            }
-        } else if invisible(c) {
-            counts[0] += 1;
-        } else if bidi(c) {
-            counts[1] += 1;
-        } else if c.is_ascii() {
-            lower.push(c.to_ascii_lowercase());
-        } else {
-            lower.extend(c.to_lowercase());
-        }
-    }
     let mut words = Vec::new();
-    let mut start = None;
-    if ascii {
-        for (i, b) in lower.bytes().enumerate() {
-            let part = b.is_ascii_alphanumeric() || b == b'\'' || b == b'_';
-            match (part, start) {
+    let mut hashes: Vec<u64> = Vec::new();
+    let mut marks = 0u8;
+    let lower = if text.is_ascii() {
+        // No tag, invisible or override character can be in ASCII text. One pass lowers
+        // the case and finds the words, their hashes and the marks.
+        let mut lower = text.as_bytes().to_vec();
+        let mut start = 0;
+        let mut in_word = false;
+        let mut h = FNV_OFFSET;
+        for (i, byte) in lower.iter_mut().enumerate() {
+            let b = byte.to_ascii_lowercase();
+            *byte = b;
+            let class = BYTE_CLASS[usize::from(b)];
+            marks |= class;
+            if class & WORD != 0 {
+                if !in_word {
+                    in_word = true;
+                    start = i;
+                    h = FNV_OFFSET;
+                }
+                h = fnv(h, b);
+            } else if in_word {
+                in_word = false;
+                words.push((start, i));
+                hashes.push(h);
+            }
+        }
+        if in_word {
+            words.push((start, lower.len()));
+            hashes.push(h);
+        }
+        String::from_utf8(lower).unwrap_or_default()
+    } else {
+        let mut lower = String::with_capacity(text.len());
+        for c in text.chars() {
+            if tag(c) {
+                counts[2] += 1;
+                // U+E0020..U+E007E carry the ASCII characters 0x20..0x7E.
+                let ascii = (c as u32) - 0xE0000;
+                if (0x20..0x7F).contains(&ascii) {
+                    lower.push((ascii as u8 as char).to_ascii_lowercase());
+                }
+            } else if invisible(c) {
+                counts[0] += 1;
+            } else if bidi(c) {
+                counts[1] += 1;
+            } else if c.is_ascii() {
+                lower.push(c.to_ascii_lowercase());
+            } else {
+                lower.extend(c.to_lowercase());
+            }
+        }
+        let mut start = None;
+        for (i, c) in lower.char_indices() {
+            let class = char_class(c);
+            marks |= class;
+            match (class & WORD != 0, start) {
                 (true, None) => start = Some(i),
                 (false, Some(s)) => {
                     words.push((s, i));
@@ -194,22 +283,12 @@ fn normalise(text: &str, counts: &mut [usize; 3]) -> Normalised {
                 _ => {}
             }
         }
-    }
-    for (i, c) in lower.char_indices().filter(|_| !ascii) {
-        let part = c.is_alphanumeric() || c == '\'' || c == '_' || c == '’';
-        match (part, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                words.push((s, i));
-                start = None;
-            }
-            _ => {}
+        if let Some(s) = start {
+            words.push((s, lower.len()));
         }
-    }
-    if let Some(s) = start {
-        words.push((s, lower.len()));
-    }
-    let hashes: Vec<u64> = words.iter().map(|(s, e)| hash(&lower[*s..*e])).collect();
+        hashes = words.iter().map(|(s, e)| hash(&lower[*s..*e])).collect();
+        lower
+    };
     let mask = (hashes.len() * 2).next_power_of_two().max(16) - 1;
     let mut table = vec![EMPTY; mask + 1];
     let mut previous = vec![EMPTY; hashes.len()];
@@ -231,6 +310,7 @@ fn normalise(text: &str, counts: &mut [usize; 3]) -> Normalised {
         hashes,
         table,
         previous,
+        marks,
     }
 }
 
@@ -528,7 +608,7 @@ const DIRECTIVE: Slot = &[
 ];
 
 fn fake_role(n: &Normalised) -> Option<Detection> {
-    let brackets = n.lower.contains(['<', '[', '(']);
+    let brackets = n.has(LT | OPEN_SQUARE | OPEN_ROUND);
     let ends = n.has_word("end");
     for token in TEMPLATE_TOKENS {
         let possible = if token.starts_with("end") {
@@ -549,7 +629,7 @@ fn fake_role(n: &Normalised) -> Option<Detection> {
     if !roles.iter().any(|r| n.has_word(r)) {
         return None;
     }
-    for line in n.lower.split(['\n', '.', '!', '?']) {
+    for line in role_line_candidates(n, &roles) {
         let line = line
             .trim_start()
             .trim_start_matches(['#', '*', '>', '-', '[', '(', '<', '_', ' ']);
@@ -573,6 +653,46 @@ fn fake_role(n: &Normalised) -> Option<Detection> {
     None
 }
 
+/// Where a line or sentence ends, for role headers.
+const SENTENCE_END: [char; 4] = ['\n', '.', '!', '?'];
+
+/// The lines and sentences that may start with a role header: in text order, only those
+/// holding one of `roles` as a word (found through the word index), unless the text holds a
+/// `_`, which a header may start with (`__system:`) and which the index reads as part of the
+/// word: then every one. Linear in the text: each sentence's start is looked for back to
+/// the previous candidate only.
+fn role_line_candidates<'a>(n: &'a Normalised, roles: &[&str]) -> Vec<&'a str> {
+    let lower = n.lower.as_str();
+    if n.has(UNDERSCORE) {
+        return lower.split(SENTENCE_END).collect();
+    }
+    let mut starts: Vec<usize> = roles
+        .iter()
+        .flat_map(|r| n.positions(hash(r)))
+        .map(|i| n.words[i as usize].0)
+        .collect();
+    starts.sort_unstable();
+    let mut out = Vec::new();
+    let (mut last, mut segment) = (0, 0);
+    for at in starts {
+        if let Some(end) = lower[last..at].rfind(SENTENCE_END) {
+            segment = last + end + 1;
+        }
+        last = at;
+        if out
+            .last()
+            .is_some_and(|prev: &&str| prev.as_ptr() == lower[segment..].as_ptr())
+        {
+            continue;
+        }
+        let end = lower[at..]
+            .find(SENTENCE_END)
+            .map_or(lower.len(), |e| at + e);
+        out.push(&lower[segment..end]);
+    }
+    out
+}
+
 const FROM_WHOM: Slot = &[
     "me",
     "user",
@@ -592,7 +712,7 @@ fn impersonation(n: &Normalised) -> Option<Detection> {
         confidence: Confidence::High,
         evidence,
     };
-    if n.lower.contains("<information>") || n.lower.contains("</information>") {
+    if n.has(LT) && (n.lower.contains("<information>") || n.lower.contains("</information>")) {
         return Some(high("an `<INFORMATION>` wrapper".into()));
     }
     let patterns: &[&[Slot]] = &[
@@ -884,7 +1004,12 @@ fn hidden(text: &str, n: &Normalised, counts: &[usize; 3]) -> Option<Detection> 
         });
     }
     // Instructions in places a person reading the rendered page does not see.
-    for region in hidden_regions(&n.lower) {
+    let regions = if n.has(LT) {
+        hidden_regions(&n.lower)
+    } else {
+        Vec::new()
+    };
+    for region in regions {
         let mut counts = [0; 3];
         let inner = normalise(region, &mut counts);
         let instructs = find(&inner, &[AI], 0, NONE).is_some()
@@ -957,7 +1082,8 @@ fn hidden_regions(lower: &str) -> Vec<&str> {
 fn exfil_link(text: &str, n: &Normalised) -> Option<Detection> {
     // `![alt](url)` and `[text](url)`, and HTML images.
     let mut found = None;
-    for (at, _) in text.match_indices("](").take(64) {
+    let links = if n.has(CLOSE_SQUARE) { 64 } else { 0 };
+    for (at, _) in text.match_indices("](").take(links) {
         let image = text[..at]
             .rfind("![")
             .is_some_and(|open| !text[open..at].contains('\n'));
@@ -971,7 +1097,8 @@ fn exfil_link(text: &str, n: &Normalised) -> Option<Detection> {
         }
     }
     if found.is_none() {
-        for (at, _) in n.lower.match_indices("<img").take(64) {
+        let images = if n.has(LT) { 64 } else { 0 };
+        for (at, _) in n.lower.match_indices("<img").take(images) {
             let rest = &n.lower[at..];
             if let Some(src) = rest.find("src=") {
                 let url: String = rest[src + 4..]
