@@ -153,6 +153,13 @@ pub fn markdown(results: &Results) -> String {
             Some(p50 <= 100_000 && p99 <= 250_000),
         );
     }
+    if let Some(p50) = p50("prompt-injection 4 KiB warm") {
+        target(
+            "prompt-injection, warm, 4 KiB answers: p50 ≤ 50 µs",
+            format!("{} µs", micros(p50)),
+            Some(p50 <= 50_000),
+        );
+    }
     let rate =
         |rates: &[Rate], name: &str| rates.iter().find(|r| r.name == name).map(|r| r.per_second);
     for audit in ["off", "on"] {
