@@ -4,40 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::support::{lampart, plugin, stderr, stdout, toml_path};
-
-/// Writes a chain config (shell-guard and tool-rules, audit in `audit/`) into `dir`.
-fn write_config(dir: &Path) -> PathBuf {
-    let config = dir.join("chain.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-            [audit]
-            dir = "audit"
-            mask = ["/card"]
-            hash = ["/recipient"]
-
-            [[step]]
-            name = "shell"
-            plugin = {shell}
-
-            [[step]]
-            name = "rules"
-            plugin = {rules}
-            settings.rules = [
-              {{ name = "pay", tools = ["send_money"], effect = "allow", when = [{{ arg = "/amount", max = 100 }}] }},
-              {{ name = "big", tools = ["send_money"], effect = "require", scopes = ["payments:large"] }},
-              {{ name = "shell", tools = ["shell"], effect = "allow" }},
-            ]
-            "#,
-            shell = toml_path(&plugin("shell-guard")),
-            rules = toml_path(&plugin("tool-rules")),
-        ),
-    )
-    .unwrap();
-    config
-}
+use crate::support::{lampart, plugin, stderr, stdout, write_config};
 
 fn req(tool: &str, args: Value) -> String {
     json!({"principal": {"agent": "bot"}, "action": {"tool": tool, "args": args}}).to_string()

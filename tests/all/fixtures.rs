@@ -1,43 +1,11 @@
 //! `lampart test` (fixture cases through a chain or one plugin) and `lampart plugin run` (one
 //! plugin's raw answer to one request).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{lampart, plugin, stderr, stdout, toml_path, workspace};
-
-/// A chain of shell-guard and tool-rules, with an audit directory that tests must never
-/// create, in `dir`.
-fn write_config(dir: &Path) -> PathBuf {
-    let config = dir.join("chain.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-            [audit]
-            dir = "audit"
-
-            [[step]]
-            name = "shell"
-            plugin = {shell}
-
-            [[step]]
-            name = "rules"
-            plugin = {rules}
-            settings.rules = [
-              {{ name = "pay", tools = ["send_money"], effect = "allow", when = [{{ arg = "/amount", max = 100 }}] }},
-              {{ name = "big", tools = ["send_money"], effect = "require", scopes = ["payments:large"] }},
-              {{ name = "shell", tools = ["shell"], effect = "allow" }},
-            ]
-            "#,
-            shell = toml_path(&plugin("shell-guard")),
-            rules = toml_path(&plugin("tool-rules")),
-        ),
-    )
-    .unwrap();
-    config
-}
+use crate::support::{lampart, plugin, stderr, stdout, toml_path, workspace, write_config};
 
 /// Writes `text` to `dir/name` and returns the path as a string.
 fn write(dir: &Path, name: &str, text: &str) -> String {

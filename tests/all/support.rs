@@ -155,3 +155,38 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// Writes a chain config into `dir`: shell-guard, then tool-rules (payments up to 100
+/// allowed, larger ones need `payments:large`, the shell allowed), with its audit log in
+/// `audit/` (masking `/card`, hashing `/recipient`).
+pub fn write_config(dir: &Path) -> PathBuf {
+    let config = dir.join("chain.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            [audit]
+            dir = "audit"
+            mask = ["/card"]
+            hash = ["/recipient"]
+
+            [[step]]
+            name = "shell"
+            plugin = {shell}
+
+            [[step]]
+            name = "rules"
+            plugin = {rules}
+            settings.rules = [
+              {{ name = "pay", tools = ["send_money"], effect = "allow", when = [{{ arg = "/amount", max = 100 }}] }},
+              {{ name = "big", tools = ["send_money"], effect = "require", scopes = ["payments:large"] }},
+              {{ name = "shell", tools = ["shell"], effect = "allow" }},
+            ]
+            "#,
+            shell = toml_path(&plugin("shell-guard")),
+            rules = toml_path(&plugin("tool-rules")),
+        ),
+    )
+    .unwrap();
+    config
+}
