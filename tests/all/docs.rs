@@ -100,7 +100,12 @@ fn the_readme_tool_rules_example_decides_as_documented() {
         Verdict::Allow
     );
     assert_eq!(
-        decide(tainted, json!(["a@corp.example", "x@evil.example"])),
+        decide(tainted.clone(), json!(["a@corp.example", "x@evil.example"])),
+        Verdict::ElevationRequired
+    );
+    // A bare address is not a list of company addresses either.
+    assert_eq!(
+        decide(tainted, json!("x@evil.example")),
         Verdict::ElevationRequired
     );
 }

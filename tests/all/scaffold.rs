@@ -68,6 +68,19 @@ fn bad_names_and_occupied_directories_are_refused() {
             &["wit-world", "--lang", "python"][..],
             "plugin name `wit-world`: its module would shadow the bindings",
         ),
+        (
+            &["json", "--lang", "python"][..],
+            "plugin name `json`: a Python keyword",
+        ),
+        (
+            &["component", "--lang", "js"][..],
+            "plugin name `component`: the component's entry",
+        ),
+        (&["fn"][..], "plugin name `fn`: a Rust keyword"),
+        (
+            &["lampart-sdk"][..],
+            "plugin name `lampart-sdk`: a Rust keyword or a crate",
+        ),
     ] {
         let (_dir, out) = new_project(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -107,7 +107,7 @@ fn labels_as_conditions() {
             {"name": "tainted-external", "tools": ["send_*"], "effect": "require",
              "scopes": ["email:external"],
              "when": [{"label": "untrusted-content"},
-                      {"arg": "/to", "any": {"not": {"ends-with": "@corp.example"}}}]},
+                      {"not": {"arg": "/to", "every": {"ends-with": "@corp.example"}}}]},
             {"name": "send", "tools": ["send_*"], "effect": "allow"}
         ])
         .to_string(),
@@ -131,6 +131,19 @@ fn labels_as_conditions() {
         .required_scopes(),
         Some(&["email:external".to_owned()][..])
     );
+    // Not a list of company addresses: a bare string, an object, nothing at all.
+    for to in [
+        json!("x@evil.example"),
+        json!({"0": "x@evil.example"}),
+        json!(null),
+    ] {
+        assert_eq!(
+            call(to.clone(), &["untrusted-content"]).required_scopes(),
+            Some(&["email:external".to_owned()][..]),
+            "{to}"
+        );
+    }
+    assert!(call(json!([]), &["untrusted-content"]).is_allow());
     let s = allow_when(json!([{"not": {"label": "quarantine-review"}}]));
     let with = |labels: &[&str]| {
         evaluate_with(
@@ -157,11 +170,21 @@ fn ignore_case() {
     let s =
         allow_when(json!([{"arg": "/host", "matches": "[a-z]+\\.example", "ignore-case": true}]));
     assert!(allowed(&s, json!({"host": "WWW.Example"})));
-    // Beyond ASCII, letters fold in the text; the pattern writes them in lower case.
-    let s = allow_when(json!([{"arg": "/city", "matches": "münchen", "ignore-case": true}]));
-    assert!(allowed(&s, json!({"city": "MÜNCHEN"})));
+    // Only ASCII letters fold: beyond them, characters must be the same, so that a
+    // look-alike never passes for a trusted name.
     let s = allow_when(json!([{"arg": "/name", "equals": "Straße", "ignore-case": true}]));
     assert!(allowed(&s, json!({"name": "STRAßE"})));
+    let s = allow_when(json!([{"arg": "/city", "matches": "münchen", "ignore-case": true}]));
+    assert!(allowed(&s, json!({"city": "MüNCHEN"})));
+    assert!(!allowed(&s, json!({"city": "MÜNCHEN"})));
+    let s = allow_when(json!([{"arg": "/to", "trusted": "payees", "ignore-case": true}]))
+        .with("trusted", r#"{"payees": ["kraken-ltd"]}"#);
+    assert!(allowed(&s, json!({"to": "Kraken-LTD"})));
+    for look_alike in ["\u{212A}raken-ltd", "kraken-\u{13DE}td"] {
+        assert!(!allowed(&s, json!({ "to": look_alike })), "{look_alike}");
+    }
+    let s = allow_when(json!([{"arg": "/to", "starts-with": "k", "ignore-case": true}]));
+    assert!(!allowed(&s, json!({"to": "\u{212A}raken"})));
     // Without it, case matters.
     let s = allow_when(json!([{"arg": "/currency", "equals": "EUR"}]));
     assert!(!allowed(&s, json!({"currency": "eur"})));
@@ -318,6 +341,15 @@ fn regexes_are_compiled_when_first_reached_and_all_checked_at_load() {
              "when": [{"arg": "/x", "any": {"matches": "("}}]}
         ])
         .to_string(),
+    );
+    // A pattern that would escape its `^(?:…)$` wrapping is refused at load.
+    let escaping = allow_when(json!([{"arg": "/x", "matches": "a)|(.*"}]));
+    let e = load(&escaping).unwrap_err();
+    assert!(
+        e.starts_with(
+            "setting `rules`: rule 1 (`r`): condition 1: `matches`: invalid regex `a)|(.*`"
+        ),
+        "{e}"
     );
     let config = load_lazy(&s).expect("regexes are not compiled yet");
     let want = "setting `rules`: rule 2 (`b`): condition 1: `matches`: invalid regex `(`";

@@ -284,10 +284,16 @@ impl Pattern {
             .map_err(Clone::clone)
     }
 
-    /// Whether the regex ignores case (the text is lower-cased before matching, so that
-    /// letters beyond ASCII fold too when the pattern writes them in lower case).
-    pub fn folds(&self) -> bool {
-        self.fold
+    /// Checks the pattern on its own, before it is wrapped in `^(?:…)$`: an unbalanced one
+    /// such as `a)|(.*` would otherwise escape the wrapping and match more than whole
+    /// strings.
+    fn check_alone(&self) -> Result<(), String> {
+        Regex::new(&self.source).map(drop).map_err(|e| {
+            format!(
+                "{}`matches`: invalid regex `{}`: {e}",
+                self.context, self.source
+            )
+        })
     }
 }
 
@@ -391,7 +397,7 @@ impl Config {
                 Condition::Value {
                     test: Test::Matches(p),
                     ..
-                } => p.regex().map(drop),
+                } => p.check_alone().and_then(|()| p.regex().map(drop)),
                 Condition::Value { .. } | Condition::Label(_) => Ok(()),
                 Condition::Every { conditions, .. }
                 | Condition::Any { conditions, .. }
@@ -630,7 +636,11 @@ impl Loader<'_> {
             ("contains", TextAt::Anywhere, raw.contains),
         ] {
             if let Some(text) = text {
-                let text = if fold { text.to_lowercase() } else { text };
+                let text = if fold {
+                    text.to_ascii_lowercase()
+                } else {
+                    text
+                };
                 found.push((name, Kind::Test(Test::Text { at, text, fold })));
             }
         }
@@ -822,10 +832,11 @@ fn pointer(field: &str, p: &str) -> Result<(), String> {
     }
 }
 
-/// Lower-cases a string value when folding (other values are kept).
+/// Lower-cases a string value's ASCII letters when folding (other values, and strings inside
+/// arrays and objects, are kept).
 pub fn fold_value(value: Value, fold: bool) -> Value {
     match value {
-        Value::String(s) if fold => Value::String(s.to_lowercase()),
+        Value::String(s) if fold => Value::String(s.to_ascii_lowercase()),
         other => other,
     }
 }

@@ -144,14 +144,7 @@ fn test_holds(test: &Test, value: Option<&Value>, input: &Input) -> Result<bool,
         Test::OneOf { values, fold } => values.iter().any(|o| folded_eq(v, o, *fold)),
         Test::Matches(pattern) => match v.as_str() {
             None => false,
-            Some(s) => {
-                let re = pattern.regex()?;
-                if pattern.folds() {
-                    re.is_match(&s.to_lowercase())
-                } else {
-                    re.is_match(s)
-                }
-            }
+            Some(s) => pattern.regex()?.is_match(s),
         },
         Test::Range { min, max } => v
             .as_f64()
@@ -163,7 +156,7 @@ fn test_holds(test: &Test, value: Option<&Value>, input: &Input) -> Result<bool,
         Test::Text { at, text, fold } => v.as_str().is_some_and(|s| {
             let owned;
             let s = if *fold {
-                owned = s.to_lowercase();
+                owned = s.to_ascii_lowercase();
                 owned.as_str()
             } else {
                 s
@@ -195,11 +188,12 @@ fn test_holds(test: &Test, value: Option<&Value>, input: &Input) -> Result<bool,
     })
 }
 
-/// [`json_eq`], with strings compared ignoring case when `fold` (the expected side may
-/// already be lower-cased; both are lower-cased here).
+/// [`json_eq`], with strings compared ignoring the case of ASCII letters when `fold`. Only
+/// ASCII folds: Unicode lower-casing would make different identifiers equal (the Kelvin
+/// sign `K` lower-cases to `k`).
 fn folded_eq(actual: &Value, expected: &Value, fold: bool) -> bool {
     match (actual, expected) {
-        (Value::String(a), Value::String(b)) if fold => a.to_lowercase() == b.to_lowercase(),
+        (Value::String(a), Value::String(b)) if fold => a.eq_ignore_ascii_case(b),
         _ => json_eq(actual, expected),
     }
 }

@@ -49,9 +49,11 @@
 //!     that pointer (both must be numbers).
 //!
 //!   `"ignore-case": true` beside `equals`, `one-of`, `matches`, `trusted`,
-//!   `starts-with`, `ends-with`, `contains` or `equals-arg` compares strings ignoring
-//!   case (Unicode lower case; for `matches` the text is lower-cased and the regex
-//!   ignores ASCII case, so write letters beyond ASCII in lower case in the pattern).
+//!   `starts-with`, `ends-with`, `contains` or `equals-arg` compares strings ignoring the
+//!   case of the ASCII letters `A`–`Z` only: every other character must be the same, so
+//!   that a look-alike (the Kelvin sign `K`, which Unicode lower-cases to `k`) never passes
+//!   for a trusted name. Strings inside an array or object value of `equals` or `one-of`
+//!   compare exactly.
 //!
 //!   Tests on every or any element of an array:
 //!   - `{"arg": "/recipients", "every": <condition or array of conditions>}`: the value
@@ -70,10 +72,12 @@
 //!   - `{"not": <condition>}`: the condition does not hold;
 //!   - `{"any-of": [<conditions>]}`: at least one holds;
 //!   - `{"all-of": [<conditions>]}`: all hold (for grouping inside `any-of`);
-//!   - `{"label": "<label>"}`: the session carries that label (e.g. `send_*` to an
-//!     outside address requires a scope once the session read `untrusted-content`:
-//!     `[{"label": "untrusted-content"}, {"arg": "/to", "any": {"not": {"ends-with":
-//!     "@corp.example"}}}]`).
+//!   - `{"label": "<label>"}`: the session carries that label (e.g. `send_*` to anyone
+//!     but the company requires a scope once the session read `untrusted-content`:
+//!     `[{"label": "untrusted-content"}, {"not": {"arg": "/to", "every": {"ends-with":
+//!     "@corp.example"}}}]`: written with `not … every`, it also fires when `to` is a
+//!     single string, an object or missing, where `any` would be false and let the call
+//!     through to the next rule).
 //!
 //!   Conditions nest at most 16 deep.
 //!
@@ -96,7 +100,8 @@
 //!   conditions that make a call legitimate (trusted payee, currency) as well as the one
 //!   that makes it large, or place it after the `deny` rules that must win.
 //!
-//!   Regexes are compiled when a decision first reaches them (a fresh instance compiles
+//!   A `matches` regex must be valid on its own before it is wrapped (`a)|(.*` is refused:
+//!   it would escape the wrapping). Regexes are compiled when a decision first reaches them (a fresh instance compiles
 //!   only those it needs), and all of them at load by `describe`, so an invalid regex
 //!   keeps the step from loading.
 //! * `trusted`: a JSON object mapping list names to arrays of strings or numbers.

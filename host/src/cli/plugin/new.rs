@@ -261,10 +261,8 @@ const WIT: &str = include_str!("../../../../wit/plugin.wit");
 /// Makes the project; prints where, and how to build and test it.
 pub fn run(args: NewArgs) -> anyhow::Result<()> {
     check_name(&args.name)?;
-    if args.lang == Lang::Python && args.name == "wit-world" {
-        bail!(
-            "plugin name `wit-world`: its module would shadow the bindings componentize-py generates (`wit_world`); choose another"
-        );
+    if let Some(clash) = clash(args.lang, &args.name) {
+        bail!("plugin name `{}`: {clash}; choose another", args.name);
     }
     let dir = args
         .dir
@@ -397,6 +395,152 @@ fn check_name(name: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Why a valid name would still break a project in `lang`, if it would.
+fn clash(lang: Lang, name: &str) -> Option<&'static str> {
+    let module = name.replace('-', "_");
+    match lang {
+        Lang::Rust if RUST_RESERVED.contains(&module.as_str()) => {
+            Some("a Rust keyword or a crate every plugin depends on")
+        }
+        Lang::Python if module == "wit_world" => {
+            Some("its module would shadow the bindings componentize-py generates (`wit_world`)")
+        }
+        Lang::Python if PYTHON_RESERVED.contains(&module.as_str()) => {
+            Some("a Python keyword, the SDK, or a standard module the SDK or the tests import")
+        }
+        Lang::Js if matches!(name, "component" | "lampart") => {
+            Some("the component's entry file and the SDK's folder have that name")
+        }
+        _ => None,
+    }
+}
+
+/// Names a Rust plugin cannot take: keywords, and the crates it builds with.
+const RUST_RESERVED: &[&str] = &[
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "yield",
+    "abstract",
+    "become",
+    "box",
+    "do",
+    "final",
+    "macro",
+    "override",
+    "priv",
+    "typeof",
+    "unsized",
+    "virtual",
+    "core",
+    "std",
+    "alloc",
+    "test",
+    "proc_macro",
+    "lampart_sdk",
+    "serde",
+    "serde_json",
+    "wit_bindgen",
+];
+
+/// Names a Python plugin cannot take: keywords, the SDK, and standard modules that the SDK,
+/// componentize-py or the tests import.
+const PYTHON_RESERVED: &[&str] = &[
+    "and",
+    "as",
+    "assert",
+    "async",
+    "await",
+    "break",
+    "class",
+    "continue",
+    "def",
+    "del",
+    "elif",
+    "else",
+    "except",
+    "false",
+    "finally",
+    "for",
+    "from",
+    "global",
+    "if",
+    "import",
+    "in",
+    "is",
+    "lambda",
+    "none",
+    "nonlocal",
+    "not",
+    "or",
+    "pass",
+    "raise",
+    "return",
+    "true",
+    "try",
+    "while",
+    "with",
+    "yield",
+    "lampart_sdk",
+    "abc",
+    "collections",
+    "dataclasses",
+    "enum",
+    "functools",
+    "io",
+    "itertools",
+    "json",
+    "linecache",
+    "math",
+    "os",
+    "re",
+    "string",
+    "sys",
+    "test",
+    "traceback",
+    "types",
+    "typing",
+    "unittest",
+    "poll_loop",
+    "componentize_py_types",
+];
 
 fn create_empty_dir(dir: &Path) -> anyhow::Result<()> {
     match std::fs::read_dir(dir) {

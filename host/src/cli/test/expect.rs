@@ -2,7 +2,9 @@
 //!
 //! Every field given is compared; fields left out are not. Lists of labels and scopes are
 //! compared as sets (order and repeats do not matter); `findings` names rules that must be
-//! reported, and `findings-exactly = true` adds that no other rule may be.
+//! reported (`findings = []`: none may be), and `findings-exactly = true` adds that no other
+//! rule may be. A step that failed is a mismatch unless the case gives a `reason`, which then
+//! must be in the failure's explanation.
 
 use std::collections::BTreeSet;
 
@@ -85,6 +87,9 @@ impl Expect {
         if !asserts {
             return Err("`expect` asserts nothing: give at least one of `verdict`, `findings`, `findings-exactly`, `labels`, `scopes`, `reason`, `redacted`".into());
         }
+        if expect.reason.as_deref() == Some("") {
+            return Err("`expect`: `reason` is empty, which every reason contains; give the text to look for".into());
+        }
         Ok(expect)
     }
 
@@ -102,6 +107,20 @@ impl Expect {
                 decision.verdict.as_str()
             ));
         }
+        // A step that failed (a trap, fuel, memory, the deadline) decides `deny` whatever it
+        // was meant to say: a case passes over it only when its `reason` names the failure.
+        if self.reason.is_none() {
+            for step in &decision.steps {
+                if let Some(error) = &step.error {
+                    found.push(format!(
+                        "step `{}` failed ({}: {}); give `reason` to expect a failure",
+                        step.name,
+                        error.kind.as_str(),
+                        error.message
+                    ));
+                }
+            }
+        }
         let rules: BTreeSet<&str> = decision.findings.iter().map(|f| f.rule.as_str()).collect();
         let wanted: BTreeSet<&str> = self.findings.iter().flatten().map(String::as_str).collect();
         found.extend(
@@ -109,7 +128,8 @@ impl Expect {
                 .difference(&rules)
                 .map(|rule| format!("missing finding {rule}")),
         );
-        if self.findings_exactly {
+        // `findings = []` asserts that nothing was found, as `findings-exactly` alone does.
+        if self.findings_exactly || self.findings.as_ref().is_some_and(Vec::is_empty) {
             found.extend(
                 rules
                     .difference(&wanted)
